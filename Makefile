@@ -1,0 +1,42 @@
+# netsec: `make demo` runs the whole pipeline on synthetic data; `make test` runs the test suite.
+# Both create .venv and install everything they need (age from Debian when missing).
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+NETSEC := $(VENV)/bin/netsec
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+MONGO_PORT ?= 27017
+
+.PHONY: install age demo test mongo bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+age:
+	@command -v age >/dev/null && command -v age-keygen >/dev/null || \
+	  ( $(SUDO) apt-get install -y -qq age || ( $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq age ) )
+
+demo: install
+	$(NETSEC) run --source synthetic
+	$(PY) scripts/make_sample.py --rows 2000 --output demo/sample_flows.npy
+	$(NETSEC) predict demo/sample_flows.npy --output demo/predictions.csv
+
+test: install age
+	$(PY) -m pytest -q
+
+mongo: install
+	@echo "SecantusDB (MongoDB wire protocol) on mongodb://127.0.0.1:$(MONGO_PORT)/ - data in ./mongo-data"
+	$(VENV)/bin/secantusd-py --host 127.0.0.1 --port $(MONGO_PORT) --storage-path mongo-data
+
+bench: install
+	$(PY) scripts/bench_quality.py
+	$(PY) scripts/bench_predict.py
+
+clean:
+	rm -rf artifacts logs mlruns.db mlruns demo .pytest_cache

@@ -1,0 +1,10 @@
+"""Placeholder until the stage lands."""
+
+from __future__ import annotations
+
+from netsec_cli.errors import InputError
+
+
+def sync_s3() -> None:
+    """Not available yet."""
+    raise InputError("not implemented yet")

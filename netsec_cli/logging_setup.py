@@ -1,0 +1,125 @@
+"""Logging from config/logging.yaml (dictConfig), Rich on the console, rotating file under logs/.
+
+Secret values registered with `register_secret` and credentials inside URIs are masked by
+`RedactingFilter` in every record, whichever handler writes it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import logging.config
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+_SECRETS: set[str] = set()
+_URI_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]+):(?P<pw>[^@/\s]+)@")
+MASK = "***"
+
+log = logging.getLogger("netsec_cli")
+
+
+def register_secret(value: str | None) -> None:
+    """Mask `value` wherever it would appear in a log record from now on."""
+    if value and len(value) >= 4:
+        _SECRETS.add(value)
+
+
+def redact(text: str) -> str:
+    """Mask registered secrets and the user:password part of URIs in `text`."""
+    text = _URI_CREDENTIALS.sub(lambda m: f"{m['scheme']}{MASK}:{MASK}@", text)
+    for secret in sorted(_SECRETS, key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrite each record's message (with its arguments merged in) through `redact`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        record.msg, record.args = cleaned, None
+        return True
+
+
+def _fill_placeholders(node: Any, logs_dir: Path) -> Any:
+    if isinstance(node, dict):
+        return {k: _fill_placeholders(v, logs_dir) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_fill_placeholders(v, logs_dir) for v in node]
+    if isinstance(node, str) and "{logs}" in node:
+        return node.replace("{logs}", str(logs_dir))
+    return node
+
+
+def default_logging_dict() -> dict[str, Any]:
+    """The built-in logging setup, used when no logging.yaml is found."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"console": {"format": "%(message)s"}},
+        "filters": {"redact": {"()": "netsec_cli.logging_setup.RedactingFilter"}},
+        "handlers": {
+            "console": {
+                "class": "rich.logging.RichHandler",
+                "level": "INFO",
+                "formatter": "console",
+                "filters": ["redact"],
+                "show_path": False,
+            }
+        },
+        "loggers": {"netsec_cli": {"level": "DEBUG", "handlers": ["console"], "propagate": False}},
+    }
+
+
+def configure_logging(config_file: Path | None, logs_dir: Path, console_level: str) -> None:
+    """Apply logging.yaml with `{logs}` filled in and the console set to `console_level`."""
+    import yaml
+    from rich.console import Console
+
+    from netsec_cli.errors import ConfigError
+
+    if config_file is not None and config_file.is_file():
+        try:
+            spec = yaml.safe_load(config_file.read_text(encoding="utf-8"))
+        except yaml.YAMLError:
+            raise ConfigError(f"logging config {config_file} is not valid YAML") from None
+        spec = _fill_placeholders(spec, logs_dir)
+    else:
+        spec = default_logging_dict()
+    handlers = spec.get("handlers", {})
+    for name, handler in handlers.items():
+        if "filename" in handler:
+            Path(handler["filename"]).parent.mkdir(parents=True, exist_ok=True)
+        if handler.get("class") == "rich.logging.RichHandler":
+            handler["level"] = console_level
+            handler.setdefault("console", Console(stderr=True))
+            handlers[name] = handler
+    try:
+        logging.config.dictConfig(spec)
+    except (ValueError, TypeError, AttributeError, ImportError) as exc:
+        raise ConfigError(f"logging config {config_file} is invalid: {exc}") from None
+
+
+@contextlib.contextmanager
+def stage_log(stage: str, **inputs: Any) -> Iterator[dict[str, Any]]:
+    """Log a stage's start with its inputs, and its end with whatever the body put in the dict."""
+    stage_logger = logging.getLogger(f"netsec_cli.stages.{stage}")
+    details = ", ".join(f"{k}={v}" for k, v in inputs.items())
+    stage_logger.info("%s: start (%s)", stage, details)
+    summary: dict[str, Any] = {}
+    started = time.perf_counter()
+    try:
+        yield summary
+    except Exception as exc:
+        stage_logger.error("%s: failed after %.2fs: %s", stage, time.perf_counter() - started, exc)
+        raise
+    outcome = ", ".join(f"{k}={v}" for k, v in summary.items())
+    stage_logger.info("%s: done in %.2fs (%s)", stage, time.perf_counter() - started, outcome)

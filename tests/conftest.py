@@ -1,0 +1,5 @@
+"""Shared pytest set-up: fixtures live in tests/fixtures/, one module per component."""
+
+pytest_plugins = [
+    "tests.fixtures.project",
+]

@@ -1,0 +1,71 @@
+"""Config loading: defaults, validation errors with key paths, `netsec config show|validate`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from netsec_cli.config import load_config
+from netsec_cli.errors import ConfigError
+from tests.fixtures.project import Project
+
+
+def test_repository_config_is_valid() -> None:
+    config = load_config(Path(__file__).resolve().parents[1] / "config" / "config.yaml")
+    assert config.agents.drift_detection_agent.threshold == 0.05
+    assert config.agents.retraining_agent.trigger_drift_threshold == 0.07
+    assert config.agents.data_ingestion_agent.batch_size == 10000
+    assert config.agents.data_ingestion_agent.retries == 3
+
+
+def test_typo_key_names_path_and_file(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("split:\n  test_sise: 0.3\nmodel:\n  early_stopping_rounds: many\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    message = str(err.value)
+    assert str(path) in message
+    assert "split.test_sise: unknown key" in message
+    assert "model.early_stopping_rounds" in message and "integer" in message
+
+
+def test_relative_paths_resolve_against_root(tmp_path: Path) -> None:
+    (tmp_path / "config").mkdir()
+    path = tmp_path / "config" / "config.yaml"
+    path.write_text("paths:\n  artifacts: out\n")
+    config = load_config(path)
+    assert config.artifacts_dir == tmp_path.resolve() / "out"
+
+
+def test_cli_invalid_config_exits_2_with_one_line(project: Project) -> None:
+    project.config_path.write_text("split: [not, a, mapping]\n")
+    result = project.invoke("config", "validate")
+    assert result.exit_code == 2
+    assert "invalid config" in result.stderr and "split" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_cli_missing_config_file_exits_2(project: Project, tmp_path: Path) -> None:
+    from netsec_cli.cli.app import app
+
+    result = project.runner.invoke(app, ["--config", str(tmp_path / "nope.yaml"), "config", "show"])
+    assert result.exit_code == 2
+    assert "config file not found" in result.stderr
+
+
+def test_cli_config_show_json(project: Project) -> None:
+    result = project.invoke("config", "show", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["_source"] == str(project.config_path)
+    assert data["data"]["synthetic_rows"] == 3000
+
+
+def test_netsec_config_env_var(project: Project) -> None:
+    from netsec_cli.cli.app import app
+
+    result = project.runner.invoke(app, ["config", "validate", "--json"], env={"NETSEC_CONFIG": str(project.config_path)})
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["source"] == str(project.config_path)
