@@ -2,4 +2,7 @@
 
 pytest_plugins = [
     "tests.fixtures.project",
+    "tests.fixtures.mongo",
+    "tests.fixtures.s3",
+    "tests.fixtures.age",
 ]
