@@ -21,13 +21,13 @@ class AppState:
     debug: bool = False
     _config: Config | None = field(default=None, repr=False)
 
-    @property
-    def console_level(self) -> str:
+    def console_level(self, configured: str = "INFO") -> str:
+        """The console log level: -v/--debug and -q override `logging.level` from the config."""
         if self.debug or self.verbosity > 0:
             return "DEBUG"
         if self.verbosity < 0:
             return "WARNING" if self.verbosity == -1 else "ERROR"
-        return "INFO"
+        return configured
 
     @property
     def config(self) -> Config:
@@ -37,7 +37,11 @@ class AppState:
             from netsec_cli.logging_setup import configure_logging
 
             config = load_config(self.config_path)
-            configure_logging(config.resolve(config.logging.config_file), config.logs_dir, self.console_level)
+            configure_logging(
+                config.resolve(config.logging.config_file),
+                config.logs_dir,
+                self.console_level(config.logging.level),
+            )
             self._config = config
         return self._config
 
