@@ -1,0 +1,151 @@
+"""Interoperability: an independent decoder (npm `sops-age`) and the sops subprocess backend."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from netsec_cli.secrets import age, sopsfile
+from tests.fixtures.age import FakeAws
+from tests.fixtures.project import Project
+
+NODE_CACHE = Path(os.environ.get("NETSEC_NODE_CACHE", Path.home() / ".cache" / "netsec-tests" / "node"))
+NODE_SCRIPT = """
+const fs = require("fs");
+const { decryptSops } = require(process.env.SOPS_AGE_MODULE);
+decryptSops(fs.readFileSync(process.argv[2], "utf8"), { secretKey: process.env.AGE_SECRET_KEY, fileType: process.argv[3] })
+  .then((value) => process.stdout.write(JSON.stringify(value)))
+  .catch((error) => { process.stderr.write(String(error)); process.exit(1); });
+"""
+# sops-age limits (sops-format.md 16.3): no all-digit keys, types str/int/float/bool only.
+VALUES: dict[str, Any] = {
+    "aws": {"access_key_id": "AKIAEXAMPLE123456789", "secret_access_key": "wJalr/K7MDENG+bPxRfiCYEXAMPLEKEY"},
+    "count": 7,
+    "negative": -3,
+    "ratio": 0.25,
+    "whole": 2.0,
+    "enabled": True,
+    "0word": "gotta match go",
+    "nested": {"list": ["one", 2, {"deep": "three"}], "unicode": "ünï ✓"},
+    "port_unencrypted": 8080,
+}
+
+
+@pytest.fixture(scope="session")
+def sops_age_module() -> Path:
+    """npm `sops-age` installed in a cache folder outside the repository (skip if impossible)."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        pytest.skip("node/npm not installed")
+    module = NODE_CACHE / "node_modules" / "sops-age"
+    if not (module / "package.json").is_file():
+        NODE_CACHE.mkdir(parents=True, exist_ok=True)
+        try:
+            result = subprocess.run(
+                ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(NODE_CACHE), "sops-age@4"],
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+        except subprocess.TimeoutExpired:
+            pytest.skip("npm install sops-age timed out (registry unreachable?)")
+        if result.returncode != 0:
+            lines = (result.stderr or result.stdout).strip().splitlines() or ["no output"]
+            pytest.skip(f"npm install sops-age failed (registry unreachable?): {lines[-1]}")
+    return module
+
+
+def node_decrypt(module: Path, path: Path, fmt: str, key_file: Path, tmp_path: Path) -> Any:
+    script = tmp_path / "decrypt.cjs"
+    script.write_text(NODE_SCRIPT)
+    secret = next(ln for ln in key_file.read_text().splitlines() if ln.startswith("AGE-SECRET-KEY-"))
+    env = {**os.environ, "SOPS_AGE_MODULE": str(module), "AGE_SECRET_KEY": secret}
+    result = subprocess.run(["node", str(script), str(path), fmt], capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("fmt", ["yaml", "json"])
+def test_builtin_output_decrypts_with_npm_sops_age(
+    sops_age_module: Path, age_binaries: None, tmp_path: Path, fmt: str
+) -> None:
+    key_file = tmp_path / "keys.txt"
+    subprocess.run(["age-keygen", "-o", str(key_file)], check=True, capture_output=True)
+    path = tmp_path / f"secret.enc.{fmt}"
+    path.write_bytes(sopsfile.encrypt(VALUES, [age.read_identity(key_file).recipient], age.wrap, fmt))  # type: ignore[arg-type]
+    assert node_decrypt(sops_age_module, path, fmt, key_file, tmp_path) == VALUES
+
+
+def test_init_output_decrypts_with_npm_sops_age(
+    sops_age_module: Path, secrets_project: Project, fake_aws: FakeAws, tmp_path: Path
+) -> None:
+    assert secrets_project.invoke("secrets", "init", "--from-env", env=fake_aws.env()).exit_code == 0
+    root = secrets_project.root
+    decrypted = node_decrypt(
+        sops_age_module, root / "config" / "aws_credentials.yaml", "yaml", root / "config/sops/age/keys.txt", tmp_path
+    )
+    assert decrypted == {
+        "aws": {
+            "access_key_id": fake_aws.access_key_id,
+            "secret_access_key": fake_aws.secret_access_key,
+            "region": fake_aws.region,
+        }
+    }
+
+
+# ---------------------------------------------------------------- the sops subprocess backend
+
+
+def test_sops_backend_round_trip_through_stdin(secrets_project: Project, fake_aws: FakeAws, sops_shim: Path) -> None:
+    secrets_project.update_config(**{"secrets.backend": "sops"})
+    result = secrets_project.invoke("secrets", "init", "--from-env", "--json", env=fake_aws.env())
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["backend"] == "sops"
+    shown = secrets_project.invoke("secrets", "show", "--json")
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.stdout)["backend"] == "sops"
+
+    path = secrets_project.root / "config" / "aws_credentials.yaml"
+    text = path.read_text()
+    path.write_text(text.replace("secret_access_key: ENC[AES256_GCM,data:", "secret_access_key: ENC[AES256_GCM,data:AA", 1))
+    tampered = secrets_project.invoke("secrets", "show")
+    assert tampered.exit_code == 2 and "integrity check failed" in tampered.stderr and str(path) in tampered.stderr
+
+
+def test_sops_backend_wrong_key(
+    secrets_project: Project, fake_aws: FakeAws, sops_shim: Path, tmp_path: Path
+) -> None:
+    secrets_project.update_config(**{"secrets.backend": "sops"})
+    assert secrets_project.invoke("secrets", "init", "--from-env", env=fake_aws.env()).exit_code == 0
+    other = tmp_path / "other.txt"
+    subprocess.run(["age-keygen", "-o", str(other)], check=True, capture_output=True)
+    result = secrets_project.invoke("secrets", "show", env={"SOPS_AGE_KEY_FILE": str(other)})
+    assert result.exit_code == 2 and str(other) in result.stderr
+
+
+def test_auto_backend_follows_path(secrets_project: Project, fake_aws: FakeAws, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    secrets_project.update_config(**{"secrets.backend": "auto"})
+    if shutil.which("sops") is None:
+        result = secrets_project.invoke("secrets", "init", "--from-env", "--json", env=fake_aws.env())
+        assert json.loads(result.stdout)["backend"] == "builtin"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    shim = bin_dir / "sops"
+    shim.write_text("#!/bin/sh\necho 'sops shim: no' >&2\nexit 99\n")
+    shim.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    result = secrets_project.invoke("secrets", "show")
+    assert result.exit_code == 2 and "sops could not decrypt" in result.stderr and "sops shim: no" in result.stderr
+
+
+@pytest.mark.skipif(shutil.which("sops") is not None, reason="a real sops binary is installed")
+def test_sops_backend_without_binary(secrets_project: Project, fake_aws: FakeAws) -> None:
+    secrets_project.update_config(**{"secrets.backend": "sops"})
+    result = secrets_project.invoke("secrets", "init", "--from-env", env=fake_aws.env())
+    assert result.exit_code == 2 and "sops binary is not on PATH" in result.stderr
+    assert not (secrets_project.root / "config" / "aws_credentials.yaml").exists()
