@@ -41,7 +41,7 @@ def init(
     else:
         key_id = typer.prompt("AWS access key id", hide_input=True)
         secret = typer.prompt("AWS secret access key", hide_input=True)
-        region = typer.prompt("AWS region", default=config.aws.region, hide_input=True)
+        region = typer.prompt("AWS region", default=config.aws.region)
         credentials = provision.make_credentials(key_id, secret, region)
     result = provision.init_secrets(config, credentials, force=force)
     emit(result, json_output, _render_init)
