@@ -119,7 +119,11 @@ def stage_log(stage: str, **inputs: Any) -> Iterator[dict[str, Any]]:
     try:
         yield summary
     except Exception as exc:
-        stage_logger.error("%s: failed after %.2fs: %s", stage, time.perf_counter() - started, exc)
+        from netsec_cli.errors import NetsecError
+
+        # A NetsecError reaches the user as the one `Error:` line; log it to the file only.
+        level = logging.DEBUG if isinstance(exc, NetsecError) else logging.ERROR
+        stage_logger.log(level, "%s: failed after %.2fs: %s", stage, time.perf_counter() - started, exc)
         raise
     outcome = ", ".join(f"{k}={v}" for k, v in summary.items())
     stage_logger.info("%s: done in %.2fs (%s)", stage, time.perf_counter() - started, outcome)

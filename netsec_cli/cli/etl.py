@@ -1,7 +1,77 @@
-"""Placeholder until the command group lands."""
+"""`netsec etl`: read a source, split it, write artifacts/etl (and `netsec etl load` to fill MongoDB)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
 import typer
 
-app = typer.Typer(help="Not available yet.")
+from netsec_cli.cli import etl_load
+from netsec_cli.cli.common import after_stage, progress_for
+from netsec_cli.cli.options import JsonOption, SyncOption
+from netsec_cli.cli.output import console, emit, err_console, key_value_table
+from netsec_cli.cli.state import get_state
+
+if TYPE_CHECKING:
+    from netsec_cli.stages.etl import EtlResult
+
+app = typer.Typer(
+    help="Read flows, split train/test and write artifacts/etl. `netsec etl load FILE` fills MongoDB.",
+    no_args_is_help=False,
+)
+
+
+@app.callback(invoke_without_command=True)
+def etl(
+    ctx: typer.Context,
+    source: Annotated[
+        str | None,
+        typer.Option("--source", "-s", help="synthetic | mongo | a .csv/.tsv/.txt/.parquet file (default: data.source)."),
+    ] = None,
+    schema: Annotated[
+        Path | None, typer.Option("--schema", help="Schema YAML naming and typing the columns (default: data.schema).")
+    ] = None,
+    target: Annotated[str | None, typer.Option("--target", help="Target column (default: data.target).")] = None,
+    normal_value: Annotated[
+        str | None, typer.Option("--normal-value", help="Target value meaning normal traffic, e.g. normal or 1.")
+    ] = None,
+    json_output: JsonOption = False,
+    sync: SyncOption = False,
+) -> None:
+    """Read flows, split them into train and test, write artifacts/etl (exit 2 on bad input)."""
+    if ctx.invoked_subcommand:
+        return
+    from netsec_cli.stages.etl import run_etl
+
+    config = get_state(ctx).config
+    result = run_etl(
+        config,
+        source=source,
+        schema_path=schema,
+        target=target,
+        normal_value=normal_value,
+        progress=progress_for(json_output),
+    )
+    emit(result, json_output, _render)
+    after_stage(ctx, "etl", sync)
+
+
+def _render(result: EtlResult) -> None:
+    rows = [
+        ("source", result.source),
+        ("schema", result.schema_origin),
+        ("target", result.target),
+        ("rows", f"{result.rows:,}"),
+        ("split", f"{result.train_rows:,} train / {result.test_rows:,} test"),
+        ("intrusion share", f"{result.intrusion_share:.1%}"),
+        ("columns", result.columns),
+        *((name, path) for name, path in result.outputs.items()),
+        ("duration", f"{result.duration_s:.2f}s"),
+    ]
+    console.print(key_value_table("etl", rows))
+    for warning in result.warnings:
+        err_console.print(f"[yellow]Warning:[/yellow] {warning}", highlight=False)
+
+
+app.command("load")(etl_load.load)

@@ -1,10 +1,53 @@
-"""Placeholder until the stage lands."""
+"""`netsec validate`: schema and drift checks on the ETL splits; exit 3 when they fail."""
 
 from __future__ import annotations
 
-from netsec_cli.errors import InputError
+from typing import TYPE_CHECKING
+
+import typer
+
+from netsec_cli.cli.common import after_stage, progress_for
+from netsec_cli.cli.options import JsonOption, SyncOption
+from netsec_cli.cli.output import console, emit, key_value_table, rows_table
+from netsec_cli.cli.state import get_state
+from netsec_cli.errors import ValidationFailed
+
+if TYPE_CHECKING:
+    from netsec_cli.stages.validate import ValidateResult
 
 
-def validate() -> None:
-    """Not available yet."""
-    raise InputError("not implemented yet")
+def validate(ctx: typer.Context, json_output: JsonOption = False, sync: SyncOption = False) -> None:
+    """Check train/test against the schema and for drift; write artifacts/validate/report.json (exit 3 on failure)."""
+    from netsec_cli.stages.validate import run_validate
+
+    config = get_state(ctx).config
+    result = run_validate(config, progress=progress_for(json_output))
+    emit(result, json_output, _render)
+    if not result.passed:
+        raise ValidationFailed(_summary(result), hint=f"see {result.report_path}")
+    after_stage(ctx, "validate", sync)
+
+
+def _summary(result: ValidateResult) -> str:
+    columns = sorted({f["column"] for f in result.failures})
+    shown = ", ".join(columns[:8]) + (f" and {len(columns) - 8} more" if len(columns) > 8 else "")
+    return f"validation failed: {len(result.failures)} failing check(s) on {shown}"
+
+
+def _render(result: ValidateResult) -> None:
+    if result.failures:
+        rows = [(f["column"], f["check"], f["detail"]) for f in result.failures]
+        console.print(rows_table("failing columns", ("column", "check", "detail"), rows))
+    if result.warnings:
+        rows = [(w["column"], w["check"], w["detail"]) for w in result.warnings]
+        console.print(rows_table("warnings", ("column", "check", "detail"), rows))
+    summary = [
+        ("result", "passed" if result.passed else "FAILED"),
+        ("schema", "ok" if result.schema_ok else "failed"),
+        ("rows", f"{result.train_rows:,} train / {result.test_rows:,} test"),
+        ("drifted columns", f"{len(result.drifted_columns)} of {result.columns_tested} ({result.drift_share:.1%})"),
+        ("data set drifted", "yes" if result.drifted else "no"),
+        ("retrain recommended", "yes" if result.retrain_recommended else "no"),
+        ("report", result.report_path),
+    ]
+    console.print(key_value_table("validate", summary))

@@ -1,0 +1,243 @@
+"""`netsec validate`: check the ETL splits against their schema and for train/test drift.
+
+Failures (they make `passed` false; the CLI exits 3):
+  - a split with no rows; a schema column missing from a split, or a column the schema lacks;
+  - a column whose dtype differs from the schema;
+  - a column with more missing values than `validation.max_null_ratio`, or any missing target;
+  - a training split without both normal and intrusion rows (nothing to learn);
+  - training values outside the schema's categorical domain (the artifacts disagree);
+  - drift, when the share of drifted columns exceeds `validation.drift_share` and
+    `validation.fail_on_drift` is true (each drifted column is listed).
+Warnings (reported, never failing):
+  - test values unseen in training (the transform's encoder tolerates them);
+  - a test split with one class only;
+  - drifted columns while the data set as a whole is under the drift share, or when
+    `fail_on_drift` is false.
+Drift: KS for numeric features, chi-square (or PSI) for categorical ones, BH-corrected; a column
+drifts when its adjusted p-value is below `agents.drift_detection_agent.threshold`.
+`artifacts/validate/report.json` is written whether validation passes or fails.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from netsec_cli.artifacts import pipeline_lock, require_stage, staged_stage, verify_manifest, write_json_atomic
+from netsec_cli.config import Config
+from netsec_cli.errors import InputError
+from netsec_cli.logging_setup import stage_log
+from netsec_cli.progress import NO_PROGRESS, Progress
+from netsec_cli.schema import Schema
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from netsec_cli.drift import ColumnDrift
+
+log = logging.getLogger("netsec_cli.stages.validate")
+
+STAGE = "validate"
+REPORT = "report.json"
+Issue = dict[str, str]
+
+
+@dataclass
+class ValidateResult:
+    """Outcome of the schema and drift checks (failures and warnings are {column, check, detail})."""
+
+    passed: bool
+    schema_ok: bool
+    drifted: bool
+    drift_share: float
+    drifted_columns: list[str]
+    failures: list[Issue]
+    warnings: list[Issue]
+    report_path: Path
+    retrain_recommended: bool = False
+    columns_tested: int = 0
+    train_rows: int = 0
+    test_rows: int = 0
+    drift: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _issue(column: str, check: str, detail: str) -> Issue:
+    return {"column": column, "check": check, "detail": detail}
+
+
+def run_validate(config: Config, *, progress: Progress = NO_PROGRESS) -> ValidateResult:
+    """Check artifacts/etl's train and test splits; write artifacts/validate/report.json; never raise on failure."""
+    from netsec_cli.drift import column_drift
+
+    etl = require_stage(config.artifacts_dir, "etl", STAGE)
+    changed = verify_manifest(etl)
+    if changed:
+        raise InputError(f"{etl} does not match its manifest ({', '.join(changed)} changed)", hint="re-run `netsec etl`")
+    schema = Schema.load(etl / "schema.yaml")
+    alpha = config.agents.drift_detection_agent.threshold
+    with stage_log(STAGE, etl=etl) as summary, progress.task("validate", total=3) as task:
+        train, test = _read_split(etl / "train.parquet"), _read_split(etl / "test.parquet")
+        failures: list[Issue] = []
+        warnings: list[Issue] = []
+        usable = _schema_checks(config, schema, {"train": train, "test": test}, failures, warnings)
+        task.advance()
+        schema_ok = not failures
+        results = column_drift(
+            train,
+            test,
+            [c for c in schema.numerical if c in usable],
+            [c for c in schema.categorical if c in usable],
+            alpha=alpha,
+            categorical_test=config.validation.categorical_test,
+            psi_threshold=config.validation.psi_threshold,
+        )
+        task.advance()
+        drifted_columns = [r.column for r in results if r.drifted]
+        share = len(drifted_columns) / len(results) if results else 0.0
+        drifted = share > config.validation.drift_share
+        _drift_issues(config, results, drifted, failures, warnings)
+        passed = schema_ok and not (drifted and config.validation.fail_on_drift)
+        result = ValidateResult(
+            passed=passed,
+            schema_ok=schema_ok,
+            drifted=drifted,
+            drift_share=round(share, 6),
+            drifted_columns=drifted_columns,
+            failures=failures,
+            warnings=warnings,
+            report_path=config.artifacts_dir / STAGE / REPORT,
+            retrain_recommended=share >= config.agents.retraining_agent.trigger_drift_threshold,
+            columns_tested=len(results),
+            train_rows=len(train),
+            test_rows=len(test),
+            drift=[_drift_row(r, alpha, config.validation.psi_threshold) for r in results],
+        )
+        _write_report(config, result)
+        task.advance()
+        summary.update(passed=passed, failures=len(failures), warnings=len(warnings), drift_share=result.drift_share)
+    return result
+
+
+def _read_split(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
+    try:
+        return pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises several unrelated types for damaged files
+        raise InputError(f"cannot read {path}: {exc}", hint="re-run `netsec etl`") from None
+
+
+def _schema_checks(
+    config: Config, schema: Schema, splits: dict[str, pd.DataFrame], failures: list[Issue], warnings: list[Issue]
+) -> set[str]:
+    """Record schema failures/warnings; return the columns fit for drift tests (present, right dtype)."""
+    from netsec_cli.schema_infer import column_dtype
+
+    usable = set(schema.columns)
+    for name, frame in splits.items():
+        if frame.empty:
+            failures.append(_issue("*", "rows", f"{name} split has no rows"))
+        for column in schema.columns:
+            if column not in frame.columns:
+                failures.append(_issue(column, "missing_column", f"absent from the {name} split"))
+                usable.discard(column)
+                continue
+            actual = column_dtype(frame[column])
+            if actual != schema.dtypes[column]:
+                failures.append(_issue(column, "dtype", f"{name} split has {actual}, schema says {schema.dtypes[column]}"))
+                usable.discard(column)
+            _null_check(config, schema, name, frame, column, failures)
+        for column in frame.columns:
+            if column not in schema.columns:
+                failures.append(_issue(str(column), "extra_column", f"in the {name} split but not in the schema"))
+    _class_checks(schema, splits, failures, warnings)
+    _domain_checks(schema, splits, usable, failures, warnings)
+    return usable
+
+
+def _null_check(config: Config, schema: Schema, name: str, frame: pd.DataFrame, column: str, failures: list[Issue]) -> None:
+    missing = int(frame[column].isna().sum())
+    if not missing:
+        return
+    ratio, limit = missing / len(frame), config.validation.max_null_ratio
+    if column == schema.target:
+        failures.append(_issue(column, "null_ratio", f"{missing} rows of the {name} split have no target value"))
+    elif ratio > limit:
+        failures.append(
+            _issue(column, "null_ratio", f"{ratio:.1%} missing in the {name} split (max {limit:.0%})")
+        )
+
+
+def _class_checks(schema: Schema, splits: dict[str, pd.DataFrame], failures: list[Issue], warnings: list[Issue]) -> None:
+    for name, frame in splits.items():
+        if schema.target not in frame.columns or frame.empty:
+            continue
+        normal = schema.is_normal(frame[schema.target])
+        if normal.all() or not normal.any():
+            only = "normal" if normal.all() else "intrusion"
+            issue = _issue(schema.target, "target_classes", f"the {name} split holds {only} rows only")
+            (failures if name == "train" else warnings).append(issue)
+
+
+def _domain_checks(
+    schema: Schema, splits: dict[str, pd.DataFrame], usable: set[str], failures: list[Issue], warnings: list[Issue]
+) -> None:
+    """Categorical values outside the training domain: a failure in train, a warning in test."""
+    for column in schema.categorical:
+        known = schema.categorical_domains.get(column)
+        if not known or column not in usable:
+            continue
+        for name, frame in splits.items():
+            values = frame[column].dropna().astype("string").str.strip()
+            outside = values[~values.isin(known)]
+            if outside.empty:
+                continue
+            examples = ", ".join(sorted(outside.unique())[:5])
+            share = len(outside) / len(frame)
+            detail = f"{len(outside)} {name} rows ({share:.2%}) with values not seen in training: {examples}"
+            (failures if name == "train" else warnings).append(_issue(column, "unseen_values", detail))
+
+
+def _drift_issues(
+    config: Config, results: list[ColumnDrift], drifted: bool, failures: list[Issue], warnings: list[Issue]
+) -> None:
+    alpha = config.agents.drift_detection_agent.threshold
+    fail = drifted and config.validation.fail_on_drift
+    for r in results:
+        if r.drifted:
+            detail = r.describe(alpha, config.validation.psi_threshold)
+            (failures if fail else warnings).append(_issue(r.column, "drift", detail))
+
+
+def _drift_row(r: ColumnDrift, alpha: float, psi_threshold: float) -> dict[str, Any]:
+    return {
+        "column": r.column,
+        "kind": r.kind,
+        "test": r.test,
+        "statistic": round(r.statistic, 6),
+        "p_value": r.p_value,
+        "p_adjusted": r.p_adjusted,
+        "drifted": r.drifted,
+        "detail": r.describe(alpha, psi_threshold),
+    }
+
+
+def _write_report(config: Config, result: ValidateResult) -> None:
+    report = {
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        **asdict(result),
+        "settings": {
+            "alpha": config.agents.drift_detection_agent.threshold,
+            "correction": "benjamini-hochberg",
+            "drift_share_threshold": config.validation.drift_share,
+            "categorical_test": config.validation.categorical_test,
+            "max_null_ratio": config.validation.max_null_ratio,
+            "fail_on_drift": config.validation.fail_on_drift,
+            "retrain_trigger": config.agents.retraining_agent.trigger_drift_threshold,
+        },
+    }
+    with pipeline_lock(config.artifacts_dir), staged_stage(config.artifacts_dir, STAGE) as staging:
+        write_json_atomic(staging / REPORT, report)
