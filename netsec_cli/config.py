@@ -66,6 +66,7 @@ class ValidationConfig(Section):
 
 class TransformConfig(Section):
     imputer_neighbors: int = Field(default=3, ge=1)
+    imputer_max_rows: int = Field(default=10000, ge=1)
     scaler: Literal["robust", "standard", "none"] = "robust"
     smote: bool = False
     smote_seed: int = 42

@@ -1,10 +1,48 @@
-"""Placeholder until the stage lands."""
+"""`netsec run`: every stage in order (etl → validate → transform → train)."""
 
 from __future__ import annotations
 
-from netsec_cli.errors import InputError
+from typing import Annotated, Any
+
+import typer
+
+from netsec_cli.cli.common import after_stage, progress_for
+from netsec_cli.cli.options import JsonOption, SyncOption
+from netsec_cli.cli.output import console, emit, key_value_table
+from netsec_cli.cli.state import get_state
 
 
-def run() -> None:
-    """Not available yet."""
-    raise InputError("not implemented yet")
+def _render(result: Any) -> None:
+    metrics = result.train.metrics
+    rows = [
+        ("source", result.etl.source),
+        ("rows (train / test)", f"{result.etl.train_rows} / {result.etl.test_rows}"),
+        ("validation", "passed" if result.validate.passed else "FAILED"),
+        ("features", result.transform.output_features),
+        ("accuracy / F1", f"{metrics['accuracy']:.4f} / {metrics['f1']:.4f}"),
+        ("ROC-AUC", metrics["roc_auc"]),
+        ("model", result.train.model_path),
+        ("MLflow run", result.train.run_id or "tracking disabled"),
+        ("model version", result.train.model_version or "-"),
+        ("duration", f"{result.duration:.2f}s"),
+    ]
+    console.print(key_value_table("run", rows))
+
+
+def run(
+    ctx: typer.Context,
+    source: Annotated[
+        str | None,
+        typer.Option("--source", "-s", help="synthetic | mongo | a data file (default: data.source from config)."),
+    ] = None,
+    json_output: JsonOption = False,
+    sync: SyncOption = False,
+) -> None:
+    """Run etl, validate, transform and train in order; stop at the first failure with its exit code."""
+    from netsec_cli.stages.run import STAGES, run_pipeline
+
+    config = get_state(ctx).config
+    result = run_pipeline(config, source=source, progress=progress_for(json_output))
+    emit(result, json_output, _render)
+    for stage in STAGES:
+        after_stage(ctx, stage, sync)

@@ -1,10 +1,42 @@
-"""Placeholder until the stage lands."""
+"""`netsec train`: XGBoost with early stopping, test-split metrics, MLflow run and model version."""
 
 from __future__ import annotations
 
-from netsec_cli.errors import InputError
+from typing import Any
+
+import typer
+
+from netsec_cli.cli.common import after_stage, progress_for
+from netsec_cli.cli.options import JsonOption, SyncOption
+from netsec_cli.cli.output import console, emit, key_value_table
+from netsec_cli.cli.state import get_state
 
 
-def train() -> None:
-    """Not available yet."""
-    raise InputError("not implemented yet")
+def _render(result: Any) -> None:
+    metrics = result.metrics
+    matrix = metrics["confusion_matrix"]
+    rows = [
+        ("accuracy", metrics["accuracy"]),
+        ("precision", metrics["precision"]),
+        ("recall", metrics["recall"]),
+        ("F1", metrics["f1"]),
+        ("ROC-AUC", metrics["roc_auc"]),
+        ("confusion (tn fp / fn tp)", f"{matrix['tn']} {matrix['fp']} / {matrix['fn']} {matrix['tp']}"),
+        ("best iteration", result.best_iteration),
+        ("rows (fit / validation / test)", f"{result.train_rows} / {result.validation_rows} / {result.test_rows}"),
+        ("model", result.model_path),
+        ("MLflow run", result.run_id or "tracking disabled"),
+        ("model version", result.model_version or "-"),
+        ("duration", f"{result.duration:.2f}s"),
+    ]
+    console.print(key_value_table("train", rows))
+
+
+def train(ctx: typer.Context, json_output: JsonOption = False, sync: SyncOption = False) -> None:
+    """Train the XGBoost detector on the transformed data and log it to MLflow."""
+    from netsec_cli.stages.train import run_train
+
+    config = get_state(ctx).config
+    result = run_train(config, progress=progress_for(json_output))
+    emit(result, json_output, _render)
+    after_stage(ctx, "train", sync)

@@ -1,10 +1,35 @@
-"""Placeholder until the stage lands."""
+"""`netsec transform`: fit the preprocessor on the training split and transform both splits."""
 
 from __future__ import annotations
 
-from netsec_cli.errors import InputError
+from typing import Any
+
+import typer
+
+from netsec_cli.cli.common import after_stage, progress_for
+from netsec_cli.cli.options import JsonOption, SyncOption
+from netsec_cli.cli.output import console, emit, key_value_table
+from netsec_cli.cli.state import get_state
 
 
-def transform() -> None:
-    """Not available yet."""
-    raise InputError("not implemented yet")
+def _render(result: Any) -> None:
+    rows = [
+        ("train rows", result.train_rows),
+        ("test rows", result.test_rows),
+        ("features in → out", f"{result.input_features} → {result.output_features}"),
+        ("SMOTE rows added", result.smote_added),
+        ("intrusion share (train)", result.intrusion_share_train),
+        ("output", result.output_dir),
+        ("duration", f"{result.duration:.2f}s"),
+    ]
+    console.print(key_value_table("transform", rows))
+
+
+def transform(ctx: typer.Context, json_output: JsonOption = False, sync: SyncOption = False) -> None:
+    """Impute, scale and one-hot encode the ETL split (fitted on train only); optional SMOTE."""
+    from netsec_cli.stages.transform import run_transform
+
+    config = get_state(ctx).config
+    result = run_transform(config, progress=progress_for(json_output))
+    emit(result, json_output, _render)
+    after_stage(ctx, "transform", sync)

@@ -1,0 +1,69 @@
+"""`netsec run`: etl → validate → transform → train, stopping at the first failure.
+
+The pipeline lock is held for the whole run (each stage takes it again, re-entrantly), so a
+second `netsec run` or stage command cannot interleave with it. A failed validation raises
+ValidationFailed (exit 3) after the report is written, and nothing after it runs.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from netsec_cli.artifacts import pipeline_lock
+from netsec_cli.errors import ValidationFailed
+from netsec_cli.logging_setup import stage_log
+from netsec_cli.progress import NO_PROGRESS, Progress
+
+if TYPE_CHECKING:
+    from netsec_cli.config import Config
+    from netsec_cli.stages.etl import EtlResult
+    from netsec_cli.stages.train import TrainResult
+    from netsec_cli.stages.transform import TransformResult
+    from netsec_cli.stages.validate import ValidateResult
+
+STAGES = ("etl", "validate", "transform", "train")
+
+
+@dataclass
+class RunResult:
+    """The result of every stage of one pipeline run."""
+
+    etl: EtlResult
+    validate: ValidateResult
+    transform: TransformResult
+    train: TrainResult
+    duration: float
+
+
+def validation_failure(result: ValidateResult) -> ValidationFailed:
+    """The ValidationFailed error for a failed validation result."""
+    columns = sorted({str(f["column"]) for f in result.failures}) or sorted(result.drifted_columns)
+    shown = ", ".join(columns[:8]) + (f" and {len(columns) - 8} more" if len(columns) > 8 else "")
+    what = "data set drifted" if result.drifted and result.schema_ok else "schema check failed"
+    return ValidationFailed(
+        f"validation failed ({what}) on {shown or 'the data set'}; later stages were not run",
+        hint=f"see {result.report_path}",
+    )
+
+
+def run_pipeline(config: Config, *, source: str | None = None, progress: Progress = NO_PROGRESS) -> RunResult:
+    """Run etl, validate, transform and train in order under one pipeline lock."""
+    from netsec_cli.stages.etl import run_etl
+    from netsec_cli.stages.train import run_train
+    from netsec_cli.stages.transform import run_transform
+    from netsec_cli.stages.validate import run_validate
+
+    started = time.perf_counter()
+    with pipeline_lock(config.artifacts_dir), stage_log("run", source=source or config.data.source) as log:
+        etl = run_etl(config, source=source, progress=progress)
+        checked = run_validate(config, progress=progress)
+        if not checked.passed:
+            raise validation_failure(checked)
+        transformed = run_transform(config, progress=progress)
+        trained = run_train(config, progress=progress)
+        log.update(rows=etl.rows, accuracy=trained.metrics["accuracy"], run_id=trained.run_id)
+    return RunResult(
+        etl=etl, validate=checked, transform=transformed, train=trained, duration=round(time.perf_counter() - started, 3)
+    )

@@ -1,0 +1,213 @@
+"""`netsec train`: XGBoost on the transformed training split, evaluated on the test split.
+
+Reads artifacts/transform; writes artifacts/train/:
+  model.ubj        the booster in XGBoost's own UBJSON format (never pickle)
+  model_info.json  feature names, best iteration, threshold, and the sha256 of the preprocessor
+                   it was trained with (predict refuses a model/preprocessor mismatch)
+  metrics.json     accuracy, precision, recall, F1, ROC-AUC and the confusion matrix on the test split
+  tracking.json    the MLflow run id and registered model version (or why tracking failed)
+
+Order: fit, write the files into the staging folder, log the run to MLflow, publish the folder.
+If MLflow fails the folder is still published (the new model is usable) and a ServiceError
+(exit 4) is raised afterwards. A failure before publishing leaves the previous model in place.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from netsec_cli.artifacts import MANIFEST, pipeline_lock, staged_stage, write_json_atomic
+from netsec_cli.errors import ConfigError, InputError, NetsecError
+from netsec_cli.logging_setup import stage_log
+from netsec_cli.preprocessing import PREPROCESSOR_FILE
+from netsec_cli.progress import NO_PROGRESS, Progress
+from netsec_cli.stages.transform import checked_stage
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from netsec_cli.config import Config
+
+MODEL_FILE = "model.ubj"
+MODEL_INFO = "model_info.json"
+
+
+@dataclass
+class TrainResult:
+    """What `netsec train` produced."""
+
+    metrics: dict[str, Any]
+    model_path: Path
+    run_id: str | None
+    model_version: str | None
+    best_iteration: int | None
+    train_rows: int
+    validation_rows: int
+    test_rows: int
+    duration: float
+    tracking_error: str | None = field(default=None)
+
+
+def _load_array(path: Path) -> np.ndarray:
+    import numpy as np
+
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read {path}: {exc}", hint="re-run `netsec transform`") from None
+
+
+def preprocessor_digest(transform_dir: Path) -> str:
+    """The sha256 of the preprocessor as recorded in the transform manifest."""
+    manifest = json.loads((transform_dir / MANIFEST).read_text(encoding="utf-8"))
+    for entry in manifest["files"]:
+        if entry["path"] == PREPROCESSOR_FILE:
+            return str(entry["sha256"])
+    raise InputError(f"{transform_dir} has no {PREPROCESSOR_FILE}", hint="re-run `netsec transform`")
+
+
+def evaluate(y_true: np.ndarray, probability: np.ndarray, threshold: float) -> dict[str, Any]:
+    """Binary metrics (1 = intrusion) at `threshold`."""
+    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_score, recall_score, roc_auc_score
+
+    predicted = (probability >= threshold).astype(int)
+    both = len(set(y_true.tolist())) == 2
+    matrix = confusion_matrix(y_true, predicted, labels=[0, 1])
+    return {
+        "accuracy": round(float(accuracy_score(y_true, predicted)), 6),
+        "precision": round(float(precision_score(y_true, predicted, zero_division=0)), 6),
+        "recall": round(float(recall_score(y_true, predicted, zero_division=0)), 6),
+        "f1": round(float(f1_score(y_true, predicted, zero_division=0)), 6),
+        "roc_auc": round(float(roc_auc_score(y_true, probability)), 6) if both else None,
+        "threshold": threshold,
+        "rows": int(len(y_true)),
+        "confusion_matrix": {
+            "labels": ["normal", "intrusion"],
+            "matrix": matrix.tolist(),
+            "tn": int(matrix[0, 0]),
+            "fp": int(matrix[0, 1]),
+            "fn": int(matrix[1, 0]),
+            "tp": int(matrix[1, 1]),
+        },
+    }
+
+
+def fit_model(config: Config, x: np.ndarray, y: np.ndarray) -> tuple[Any, int, int]:
+    """Fit XGBClassifier with early stopping on a stratified validation slice; (model, fit rows, val rows)."""
+    import numpy as np
+    from sklearn.model_selection import train_test_split
+    from xgboost import XGBClassifier
+    from xgboost.core import XGBoostError
+
+    options = config.model
+    counts = np.bincount(y, minlength=2)
+    if counts.min() == 0:
+        raise InputError("the training split has only one class", hint="check data.target and data.normal_value")
+    stratify = y if counts.min() >= 2 else None
+    x_fit, x_val, y_fit, y_val = train_test_split(
+        x, y, test_size=options.validation_fraction, stratify=stratify, random_state=options.seed
+    )
+    params = {"random_state": options.seed, "eval_metric": "logloss", **options.hyperparameters}
+    try:
+        model = XGBClassifier(early_stopping_rounds=options.early_stopping_rounds, **params)
+        model.fit(x_fit, y_fit, eval_set=[(x_val, y_val)], verbose=False)
+    except (XGBoostError, TypeError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"XGBoost rejected model.hyperparameters: {first}", hint="fix model: in config.yaml") from None
+    return model, len(y_fit), len(y_val)
+
+
+def run_train(config: Config, *, progress: Progress = NO_PROGRESS) -> TrainResult:
+    """Train, evaluate, publish artifacts/train, then log the run to MLflow (if enabled)."""
+    started = time.perf_counter()
+    artifacts = config.artifacts_dir
+    transform_dir = checked_stage(artifacts, "transform", "train")
+    with stage_log("train", source=transform_dir, hyperparameters=config.model.hyperparameters) as log:
+        x_train, y_train = _load_array(transform_dir / "X_train.npy"), _load_array(transform_dir / "y_train.npy")
+        x_test, y_test = _load_array(transform_dir / "X_test.npy"), _load_array(transform_dir / "y_test.npy")
+        names = json.loads((transform_dir / "feature_names.json").read_text(encoding="utf-8"))
+        with progress.task("train", total=3) as bar:
+            model, fit_rows, val_rows = fit_model(config, x_train, y_train)
+            bar.advance()
+            metrics = evaluate(y_test, model.predict_proba(x_test)[:, 1], config.predict.threshold)
+            best = getattr(model, "best_iteration", None)
+            bar.advance()
+            tracked, tracking_error = None, None
+            with pipeline_lock(artifacts), staged_stage(artifacts, "train") as staging:
+                booster = model.get_booster()
+                booster = booster[: best + 1] if best is not None else booster
+                booster.save_model(str(staging / MODEL_FILE))
+                info = {
+                    "format": "xgboost-ubj",
+                    "feature_names": names,
+                    "best_iteration": best,
+                    "threshold": config.predict.threshold,
+                    "preprocessor_sha256": preprocessor_digest(transform_dir),
+                    "hyperparameters": config.model.hyperparameters,
+                }
+                write_json_atomic(staging / MODEL_INFO, info)
+                write_json_atomic(staging / "metrics.json", metrics)
+                if config.tracking.enabled:
+                    tracked, tracking_error = _track(config, staging, transform_dir, metrics, best, fit_rows)
+                write_json_atomic(
+                    staging / "tracking.json",
+                    {
+                        "enabled": config.tracking.enabled,
+                        "run_id": tracked.run_id if tracked else None,
+                        "model_version": tracked.model_version if tracked else None,
+                        "tracking_uri": tracked.tracking_uri if tracked else None,
+                        "error": str(tracking_error) if tracking_error else None,
+                    },
+                )
+            bar.advance()
+        result = TrainResult(
+            metrics=metrics,
+            model_path=artifacts / "train" / MODEL_FILE,
+            run_id=tracked.run_id if tracked else None,
+            model_version=tracked.model_version if tracked else None,
+            best_iteration=best,
+            train_rows=fit_rows,
+            validation_rows=val_rows,
+            test_rows=int(len(y_test)),
+            duration=round(time.perf_counter() - started, 3),
+            tracking_error=str(tracking_error) if tracking_error else None,
+        )
+        log.update(accuracy=metrics["accuracy"], f1=metrics["f1"], best_iteration=best, run_id=result.run_id)
+    if tracking_error is not None:
+        raise tracking_error
+    return result
+
+
+def _track(
+    config: Config, staging: Path, transform_dir: Path, metrics: dict[str, Any], best: int | None, fit_rows: int
+) -> tuple[Any, NetsecError | None]:
+    """Log the run; a tracking failure is returned (raised after publishing), not raised here."""
+    from netsec_cli.tracking import log_training_run
+
+    scalars = {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and v is not None and k != "threshold"}
+    params: dict[str, Any] = {f"model.{k}": v for k, v in config.model.hyperparameters.items()}
+    params.update(
+        {
+            "model.early_stopping_rounds": config.model.early_stopping_rounds,
+            "model.validation_fraction": config.model.validation_fraction,
+            "model.best_iteration": best,
+            "train_rows": fit_rows,
+            **{f"transform.{k}": v for k, v in config.transform.model_dump().items()},
+        }
+    )
+    try:
+        tracked = log_training_run(
+            config,
+            params=params,
+            metrics=scalars,
+            model_files=[staging / MODEL_FILE, staging / MODEL_INFO],
+            artifact_files=[staging / "metrics.json", transform_dir / PREPROCESSOR_FILE, transform_dir / "schema.yaml"],
+            tags={"netsec.stage": "train"},
+        )
+    except NetsecError as exc:
+        return None, exc
+    return tracked, None

@@ -1,0 +1,235 @@
+"""`netsec predict`: every accepted input layout, every refused input, outputs and their format."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.fixtures.project import Project
+from tests.trained import build_trained, install
+
+
+@pytest.fixture(scope="module")
+def trained_artifacts(tmp_path_factory: pytest.TempPathFactory, tracking_db: Path) -> Path:
+    return build_trained(tmp_path_factory.mktemp("trained"), tracking_db)
+
+
+@pytest.fixture
+def ready(project: Project, trained_artifacts: Path) -> Project:
+    install(project, trained_artifacts)
+    return project
+
+
+@pytest.fixture(scope="module")
+def flows(trained_artifacts: Path) -> pd.DataFrame:
+    """The synthetic test split: every schema column, label included."""
+    return pd.read_parquet(trained_artifacts / "etl" / "test.parquet").head(200)
+
+
+def _reference(ready: Project, flows: pd.DataFrame) -> pd.DataFrame:
+    path = ready.root / "ref.parquet"
+    flows.to_parquet(path)
+    result = ready.invoke("predict", str(path), "-o", str(ready.root / "ref_out.parquet"))
+    assert result.exit_code == 0, result.output
+    return pd.read_parquet(ready.root / "ref_out.parquet")
+
+
+def _predict_json(ready: Project, path: Path, out: Path) -> dict:
+    result = ready.invoke("predict", str(path), "-o", str(out), "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def _write_inputs(root: Path, flows: pd.DataFrame) -> dict[str, Path]:
+    no_target = flows.drop(columns=["label"])
+    paths = {
+        "npy_unicode": root / "flows_u.npy",
+        "npy_unicode_with_target": root / "flows_ut.npy",
+        "npy_unicode_no_ignored": root / "flows_uni.npy",
+        "npy_structured": root / "flows_s.npy",
+        "csv": root / "flows.csv",
+        "csv_with_target": root / "flows_t.csv",
+        "tsv_no_header": root / "flows.tsv",
+        "parquet": root / "flows.parquet",
+    }
+    np.save(paths["npy_unicode"], no_target.astype(str).to_numpy(dtype=str))
+    np.save(paths["npy_unicode_with_target"], flows.astype(str).to_numpy(dtype=str))
+    np.save(paths["npy_unicode_no_ignored"], no_target.drop(columns=["difficulty"]).astype(str).to_numpy(dtype=str))
+    structured = no_target.drop(columns=["difficulty"]).to_records(index=False)
+    np.save(paths["npy_structured"], structured.astype([(n, "U16" if structured.dtype[n].kind == "O" else structured.dtype[n]) for n in structured.dtype.names]))
+    no_target.to_csv(paths["csv"], index=False)
+    flows.to_csv(paths["csv_with_target"], index=False)
+    flows.to_csv(paths["tsv_no_header"], index=False, header=False, sep="\t")
+    no_target.to_parquet(paths["parquet"])
+    return paths
+
+
+def test_every_input_layout_gives_the_same_predictions(ready: Project, flows: pd.DataFrame) -> None:
+    reference = _reference(ready, flows)
+    assert set(reference["prediction"]) <= {0, -1} and len(reference) == 200
+    assert (reference["label"] == np.where(reference["prediction"] == -1, "intrusion", "normal")).all()
+    truth = np.where(flows["label"] == "normal", 0, -1)
+    assert (reference["prediction"].to_numpy() == truth).mean() > 0.9
+    for kind, path in _write_inputs(ready.root, flows).items():
+        out = ready.root / f"out_{kind}.csv"
+        data = _predict_json(ready, path, out)
+        assert data["rows"] == 200, kind
+        got = pd.read_csv(out)
+        assert list(got.columns) == ["row", "prediction", "label", "probability"]
+        assert (got["row"] == np.arange(200)).all()
+        np.testing.assert_allclose(got["probability"], reference["probability"], rtol=1e-5, err_msg=kind)
+
+
+def test_output_formats_and_default_location(ready: Project, flows: pd.DataFrame) -> None:
+    path = ready.root / "flows.csv"
+    flows.to_csv(path, index=False)
+    json_out = ready.root / "p.json"
+    data = _predict_json(ready, path, json_out)
+    records = json.loads(json_out.read_text())
+    assert len(records) == 200 and set(records[0]) == {"row", "prediction", "label", "probability"}
+    assert sum(r["prediction"] == -1 for r in records) == data["intrusions"]
+    assert data["intrusions"] + data["normal"] == 200
+    top = data["top"]
+    assert len(top) == 10 and top == sorted(top, key=lambda t: (-t["probability"], t["row"]))
+    result = ready.invoke("predict", str(path))
+    assert result.exit_code == 0, result.output
+    default = ready.artifacts / "predict" / "predictions.csv"
+    assert len(pd.read_csv(default)) == 200 and (ready.artifacts / "predict" / "manifest.json").is_file()
+    assert "most suspicious rows" in result.stdout and "intrusions" in result.stdout
+
+
+def test_small_chunks_stream_the_same_result(ready: Project, flows: pd.DataFrame) -> None:
+    path = ready.root / "flows.npy"
+    np.save(path, flows.drop(columns=["label"]).astype(str).to_numpy(dtype=str))
+    whole = _predict_json(ready, path, ready.root / "a.csv")
+    ready.update_config(**{"predict.chunk_size": 7, "predict.top": 3})
+    chunked = _predict_json(ready, path, ready.root / "b.csv")
+    assert pd.read_csv(ready.root / "a.csv").equals(pd.read_csv(ready.root / "b.csv"))
+    assert chunked["top"] == whole["top"][:3]
+
+
+def _assert_refused(ready: Project, path: Path, message: str) -> None:
+    out = ready.root / "out.csv"
+    result = ready.invoke("predict", str(path), "-o", str(out))
+    assert result.exit_code == 2, result.output
+    error = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(error) == 1 and message in error[0], result.stderr
+    assert "Traceback" not in result.output
+    assert not out.exists() and not list(ready.root.glob(".out.csv*"))
+
+
+class _Payload:
+    """Unpickling this would create the marker file."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple:
+        return (Path.touch, (self.marker,))
+
+
+def test_bad_inputs_exit_2_with_one_line_and_no_output(ready: Project, flows: pd.DataFrame) -> None:
+    root = ready.root
+    _assert_refused(ready, root / "missing.npy", "input file not found")
+    marker = root / "PWNED"
+    np.save(root / "evil.npy", np.array([_Payload(marker)], dtype=object), allow_pickle=True)
+    _assert_refused(ready, root / "evil.npy", "would need pickle")
+    assert not marker.exists()
+    (root / "corrupt.npy").write_bytes(b"\x93NUMPY\x01\x00garbage that is not a header")
+    _assert_refused(ready, root / "corrupt.npy", "is not a valid .npy file")
+    np.save(root / "short.npy", flows.drop(columns=["label"]).astype(str).to_numpy(dtype=str))
+    data = (root / "short.npy").read_bytes()
+    (root / "short.npy").write_bytes(data[: len(data) // 2])
+    _assert_refused(ready, root / "short.npy", "corrupt or truncated")
+    np.save(root / "narrow.npy", flows.iloc[:, :5].astype(str).to_numpy(dtype=str))
+    _assert_refused(ready, root / "narrow.npy", "has 5 columns; the schema expects")
+    np.save(root / "numbers.npy", np.zeros((10, 42)))
+    _assert_refused(ready, root / "numbers.npy", "are categorical")
+    structured = np.zeros(3, dtype=[("duration", "f8"), ("bogus", "f8")])
+    np.save(root / "unknown.npy", structured)
+    _assert_refused(ready, root / "unknown.npy", "unknown columns: bogus")
+    flows.rename(columns={"service": "servise"}).to_csv(root / "unknown.csv", index=False)
+    _assert_refused(ready, root / "unknown.csv", "unknown columns: servise")
+    (root / "empty.csv").write_bytes(b"")
+    _assert_refused(ready, root / "empty.csv", "is empty")
+    flows.head(0).to_csv(root / "header_only.csv", index=False)
+    _assert_refused(ready, root / "header_only.csv", "holds no data rows")
+    bad = flows.copy().astype({"src_bytes": object})
+    bad.loc[bad.index[5], "src_bytes"] = "lots"
+    bad.to_csv(root / "bad_value.csv", index=False)
+    _assert_refused(ready, root / "bad_value.csv", "column 'src_bytes' row 5: 'lots' is not a number")
+    (root / "broken.parquet").write_bytes(b"PAR1 not really")
+    _assert_refused(ready, root / "broken.parquet", "not a readable Parquet file")
+    _assert_refused(ready, root / "flows.xlsx", "input file not found")
+    (root / "flows.xlsx").write_bytes(b"x")
+    _assert_refused(ready, root / "flows.xlsx", "unsupported input type")
+
+
+def test_unsupported_output_suffix(ready: Project, flows: pd.DataFrame) -> None:
+    flows.to_csv(ready.root / "flows.csv", index=False)
+    result = ready.invoke("predict", str(ready.root / "flows.csv"), "-o", str(ready.root / "out.xlsx"))
+    assert result.exit_code == 2 and "unsupported output type '.xlsx'" in result.stderr
+
+
+def test_predict_before_train_names_the_command(project: Project, tmp_path: Path) -> None:
+    np.save(tmp_path / "x.npy", np.zeros((2, 2)))
+    result = project.invoke("predict", str(tmp_path / "x.npy"))
+    assert result.exit_code == 2
+    assert "run `netsec train` before `netsec predict`" in result.stderr
+
+
+def test_model_from_another_preprocessor_is_refused(ready: Project, flows: pd.DataFrame) -> None:
+    assert ready.invoke("transform").exit_code == 0  # refit: new preprocessor file, same data
+    info = json.loads((ready.artifacts / "train" / "model_info.json").read_text())
+    manifest = json.loads((ready.artifacts / "transform" / "manifest.json").read_text())
+    digest = next(f["sha256"] for f in manifest["files"] if f["path"] == "preprocessor.skops")
+    if digest == info["preprocessor_sha256"]:
+        pytest.skip("skops output is byte-identical across refits")
+    flows.to_csv(ready.root / "flows.csv", index=False)
+    _assert_refused(ready, ready.root / "flows.csv", "trained with a different preprocessor")
+
+
+@pytest.fixture(scope="module")
+def numeric_artifacts(tmp_path_factory: pytest.TempPathFactory, tracking_db: Path) -> Path:
+    """An all-numeric, phishing-like project (features in {-1, 0, 1}, target Result, 1 = normal)."""
+    from netsec_cli.config import load_config
+    from netsec_cli.stages.etl import run_etl
+    from netsec_cli.stages.train import run_train
+    from netsec_cli.stages.transform import run_transform
+    from tests.fixtures.project import small_config
+
+    root = tmp_path_factory.mktemp("numeric")
+    rng = np.random.default_rng(1)
+    features = rng.choice([-1, 0, 1], size=(800, 6))
+    frame = pd.DataFrame(features, columns=[f"f{i}" for i in range(6)])
+    frame["Result"] = np.where(features[:, 0] + features[:, 1] > 0, 1, -1)
+    frame.to_csv(root / "sites.tsv", sep="\t", index=False)
+    import yaml
+
+    raw = small_config(root, tracking_db, **{"tracking.enabled": False, "data.target": "Result", "data.normal_value": 1, "data.drop_columns": []})
+    (root / "config").mkdir()
+    (root / "config" / "config.yaml").write_text(yaml.safe_dump(raw))
+    config = load_config(root / "config" / "config.yaml")
+    run_etl(config, source=str(root / "sites.tsv"))
+    run_transform(config)
+    run_train(config)
+    return config.artifacts_dir
+
+
+def test_numeric_only_npy_with_and_without_target(project: Project, numeric_artifacts: Path) -> None:
+    project.update_config(**{"data.target": "Result", "data.normal_value": 1, "data.drop_columns": []})
+    install(project, numeric_artifacts)
+    test = pd.read_parquet(numeric_artifacts / "etl" / "test.parquet")
+    np.save(project.root / "x.npy", test.drop(columns=["Result"]).to_numpy(dtype=np.float64))
+    np.save(project.root / "xt.npy", test.to_numpy(dtype=np.int64))
+    a = _predict_json(project, project.root / "x.npy", project.root / "a.parquet")
+    b = _predict_json(project, project.root / "xt.npy", project.root / "b.parquet")
+    assert a["rows"] == b["rows"] == len(test)
+    got = pd.read_parquet(project.root / "a.parquet")
+    assert got.equals(pd.read_parquet(project.root / "b.parquet"))
+    truth = np.where(test["Result"] == 1, 0, -1)
+    assert (got["prediction"].to_numpy() == truth).mean() > 0.95

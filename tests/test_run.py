@@ -1,0 +1,42 @@
+"""`netsec run`: every stage in order, stopping at the first failure with its exit code."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from tests.fixtures.project import Project
+
+
+def test_run_end_to_end_then_predict(project: Project) -> None:
+    project.update_config(**{"tracking.enabled": False})
+    result = project.invoke("run", "--source", "synthetic", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["validate"]["passed"] and data["train"]["metrics"]["accuracy"] > 0.9
+    for stage in ("etl", "validate", "transform", "train"):
+        assert (project.artifacts / stage / "manifest.json").is_file(), stage
+    flows = pd.read_parquet(project.artifacts / "etl" / "test.parquet").drop(columns=["label"])
+    np.save(project.root / "flows.npy", flows.astype(str).to_numpy(dtype=str))
+    predicted = project.invoke("predict", str(project.root / "flows.npy"))
+    assert predicted.exit_code == 0, predicted.output
+
+
+def test_run_stops_at_failed_validation_with_exit_3(project: Project) -> None:
+    project.update_config(**{"tracking.enabled": False, "validation.max_null_ratio": 0.0})
+    frame = pd.DataFrame({"a": [1.0, None] * 200, "b": np.arange(400.0), "label": ["normal", "attack"] * 200})
+    frame.to_csv(project.root / "gappy.csv", index=False)
+    result = project.invoke("run", "--source", str(project.root / "gappy.csv"))
+    assert result.exit_code == 3, result.output
+    assert "validation failed" in result.stderr and "later stages were not run" in result.stderr
+    assert (project.artifacts / "validate").exists() or list(project.artifacts.glob("validate*"))
+    assert not (project.artifacts / "transform").exists() and not (project.artifacts / "train").exists()
+
+
+def test_run_stops_at_bad_source_with_exit_2(project: Project) -> None:
+    result = project.invoke("run", "--source", str(project.root / "nope.csv"))
+    assert result.exit_code == 2
+    assert "not found" in result.stderr
+    assert not (project.artifacts / "train").exists()

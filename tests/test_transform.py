@@ -1,0 +1,150 @@
+"""`netsec transform`: preprocessor fitted on train only, safe save/load, arrays and errors."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from netsec_cli.config import TransformConfig
+from netsec_cli.errors import InputError
+from netsec_cli.preprocessing import (
+    feature_frame,
+    fit_preprocessor,
+    load_preprocessor,
+    save_preprocessor,
+    transform_features,
+)
+from netsec_cli.schema import Schema
+from tests.fixtures.project import Project
+
+
+def _frame(rows: int = 300, seed: int = 0) -> tuple[Schema, pd.DataFrame]:
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {
+            "bytes": rng.lognormal(5, 2, rows),
+            "count": rng.integers(0, 500, rows).astype(float),
+            "proto": rng.choice(["tcp", "udp", "icmp"], rows),
+            "flag": rng.choice(["SF", "S0", "REJ", "RSTO"], rows),
+            "label": rng.choice(["normal", "attack"], rows),
+        }
+    )
+    frame.loc[rng.choice(rows, 30, replace=False), "bytes"] = np.nan
+    frame.loc[rng.choice(rows, 10, replace=False), "proto"] = None
+    schema = Schema(
+        columns=list(frame.columns),
+        dtypes={"bytes": "float64", "count": "float64", "proto": "string", "flag": "string", "label": "string"},
+        numerical=["bytes", "count"],
+        categorical=["proto", "flag"],
+        target="label",
+        normal_value="normal",
+    )
+    return schema, frame
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        TransformConfig(),
+        TransformConfig(scaler="standard", max_categories=2),
+        TransformConfig(scaler="none", imputer_max_rows=50),
+    ],
+)
+def test_round_trip_gives_identical_transforms(tmp_path: Path, options: TransformConfig) -> None:
+    schema, frame = _frame()
+    features = feature_frame(schema, frame)
+    fitted = fit_preprocessor(schema, options, features)
+    path = tmp_path / "pre.skops"
+    save_preprocessor(fitted, path)
+    loaded = load_preprocessor(path)
+    unseen = features.copy()
+    unseen.loc[:5, "flag"] = "NEVER_SEEN"
+    for data in (features, unseen):
+        assert np.array_equal(transform_features(fitted, data), transform_features(loaded, data))
+    assert not np.isnan(transform_features(loaded, unseen)).any()
+
+
+def test_knn_imputer_is_fitted_on_a_bounded_sample() -> None:
+    schema, frame = _frame(rows=400)
+    fitted = fit_preprocessor(schema, TransformConfig(imputer_max_rows=60), feature_frame(schema, frame))
+    imputer = fitted.named_transformers_["num"].named_steps["impute"]
+    assert type(imputer).__name__ == "KNNImputer"
+    assert imputer._fit_X.shape[0] == 60
+
+
+def test_untrusted_type_in_preprocessor_is_refused(tmp_path: Path) -> None:
+    import skops.io as sio
+    from sklearn.preprocessing import FunctionTransformer
+
+    path = tmp_path / "evil.skops"
+    sio.dump(FunctionTransformer(func=Path.unlink), path)
+    with pytest.raises(InputError, match="untrusted types") as err:
+        load_preprocessor(path)
+    assert "netsec transform" in str(err.value)
+
+
+def test_tampered_preprocessor_file_is_refused(tmp_path: Path) -> None:
+    schema, frame = _frame()
+    path = tmp_path / "pre.skops"
+    save_preprocessor(fit_preprocessor(schema, TransformConfig(), feature_frame(schema, frame)), path)
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    schema_json = json.loads(members["schema.json"])
+    schema_json["__module__"], schema_json["__class__"] = "os", "system"
+    members["schema.json"] = json.dumps(schema_json).encode()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    with pytest.raises(InputError, match="refusing to load preprocessor"):
+        load_preprocessor(path)
+    (tmp_path / "junk.skops").write_bytes(b"not a zip file")
+    with pytest.raises(InputError, match="corrupt"):
+        load_preprocessor(tmp_path / "junk.skops")
+
+
+def test_cli_transform_writes_arrays_and_preprocessor(project: Project) -> None:
+    assert project.invoke("etl", "--source", "synthetic").exit_code == 0
+    result = project.invoke("transform", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    folder = project.artifacts / "transform"
+    names = json.loads((folder / "feature_names.json").read_text())
+    x_train = np.load(folder / "X_train.npy", allow_pickle=False)
+    y_test = np.load(folder / "y_test.npy", allow_pickle=False)
+    assert x_train.shape == (data["train_rows"], len(names)) == (2400, data["output_features"])
+    assert x_train.dtype == np.float32 and set(np.unique(y_test)) == {0, 1}
+    assert {"preprocessor.skops", "schema.yaml", "manifest.json"} <= {p.name for p in folder.iterdir()}
+    assert not list(project.artifacts.glob(".staging-*"))
+
+
+def test_cli_transform_with_smote_balances_training_split_only(project: Project) -> None:
+    project.update_config(**{"transform.smote": True})
+    assert project.invoke("etl", "--source", "synthetic").exit_code == 0
+    result = project.invoke("transform", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    y_train = np.load(project.artifacts / "transform" / "y_train.npy")
+    assert data["smote_added"] > 0 and np.bincount(y_train)[0] == np.bincount(y_train)[1]
+    assert data["test_rows"] == 600
+
+
+def test_transform_before_etl_names_the_command(project: Project) -> None:
+    result = project.invoke("transform")
+    assert result.exit_code == 2
+    assert "run `netsec etl` before `netsec transform`" in result.stderr
+    assert not (project.artifacts / "transform").exists()
+
+
+def test_transform_refuses_modified_etl_artifacts(project: Project) -> None:
+    assert project.invoke("etl", "--source", "synthetic").exit_code == 0
+    with (project.artifacts / "etl" / "train.parquet").open("ab") as handle:
+        handle.write(b"x")
+    result = project.invoke("transform")
+    assert result.exit_code == 2
+    assert "changed since they were written (train.parquet)" in result.stderr
+    assert not (project.artifacts / "transform").exists()
