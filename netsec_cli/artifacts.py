@@ -160,6 +160,15 @@ def staged_stage(artifacts: Path, stage: str) -> Iterator[Path]:
 def publish(staging: Path, artifacts: Path, stage: str) -> Path:
     """Write the manifest into `staging` and swap it into place as the stage's folder."""
     write_json_atomic(staging / MANIFEST, build_manifest(staging, stage))
+    return swap_in(staging, artifacts, stage)
+
+
+def swap_in(staging: Path, artifacts: Path, stage: str) -> Path:
+    """Swap a complete folder (manifest included) into place as `artifacts/<stage>`.
+
+    The old folder is parked as `.previous-<stage>` for the instant of the swap, so a crash
+    between the two renames is recovered by `stage_dir`.
+    """
     final = stage_dir(artifacts, stage)
     previous = artifacts / f".previous-{stage}"
     if previous.exists():

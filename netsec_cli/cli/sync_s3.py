@@ -1,10 +1,73 @@
-"""Placeholder until the stage lands."""
+"""`netsec sync-s3`: mirror the artifacts to S3 (push) or restore them (`--pull`)."""
 
 from __future__ import annotations
 
-from netsec_cli.errors import InputError
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from netsec_cli.cli.common import progress_for
+from netsec_cli.cli.options import JsonOption
+from netsec_cli.cli.output import console, emit, key_value_table, rows_table
+from netsec_cli.cli.state import get_state
+
+if TYPE_CHECKING:
+    from netsec_cli.stages.sync_s3 import SyncResult
+
+MAX_ROWS = 50
 
 
-def sync_s3() -> None:
-    """Not available yet."""
-    raise InputError("not implemented yet")
+def sync_s3(
+    ctx: typer.Context,
+    pull: Annotated[bool, typer.Option("--pull", help="Restore the folders from S3 instead of pushing them.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would move; change nothing.")] = False,
+    delete: Annotated[
+        bool,
+        typer.Option("--delete", help="Also remove remote files deleted locally (push), or local files not on S3 (pull)."),
+    ] = False,
+    create_bucket: Annotated[
+        bool, typer.Option("--create-bucket", help="Create aws.bucket_name first if it does not exist.")
+    ] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Mirror aws.sync_folders (default: artifacts/) to s3://<aws.bucket_name>/<aws.prefix>/, incrementally."""
+    from netsec_cli.stages.sync_s3 import sync
+
+    config = get_state(ctx).config
+    result = sync(
+        config,
+        pull=pull,
+        dry_run=dry_run,
+        delete=delete,
+        create_bucket=create_bucket,
+        progress=progress_for(json_output),
+    )
+    emit(result, json_output, _render)
+
+
+def _render(result: SyncResult) -> None:
+    verb = "would move" if result.dry_run else "moved"
+    rows = [
+        ("direction", result.direction + (" (dry run)" if result.dry_run else "")),
+        ("remote", f"s3://{result.bucket}/{result.prefix}"),
+        ("endpoint", result.endpoint),
+        ("uploaded", result.uploaded),
+        ("downloaded", result.downloaded),
+        ("deleted", result.deleted),
+        ("unchanged", result.unchanged),
+        ("bytes " + verb, f"{result.bytes:,}"),
+        ("duration", f"{result.duration_seconds:.2f}s"),
+    ]
+    if result.bucket_created:
+        rows.insert(2, ("bucket", "created"))
+    console.print(key_value_table("sync-s3", rows))
+    if result.dry_run and result.actions:
+        shown = result.actions[:MAX_ROWS]
+        table = rows_table(
+            "planned actions", ["action", "key", "local path", "bytes"], [(a.action, a.key, a.path, a.size) for a in shown]
+        )
+        console.print(table)
+        if len(result.actions) > MAX_ROWS:
+            console.print(f"... and {len(result.actions) - MAX_ROWS} more (use --json for the full list)")
+    elif result.dry_run:
+        console.print("nothing to do: the remote copy is up to date")

@@ -1,0 +1,82 @@
+"""The one place that builds boto3 sessions and S3 clients.
+
+Credentials come from `netsec_cli.secrets.runtime.load_aws_credentials` (the sops-encrypted
+`config/aws_credentials.yaml`, decrypted in memory); when that file does not exist, boto3's
+standard chain applies (environment, shared profile, instance role). The endpoint is
+`aws.endpoint_url` when set, else whatever boto3 finds itself (`AWS_ENDPOINT_URL`,
+`AWS_ENDPOINT_URL_S3`, profile `endpoint_url`), else AWS. Every secret key met here is
+registered with the log redactor.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from netsec_cli.config import Config
+from netsec_cli.logging_setup import register_secret
+
+CONNECT_TIMEOUT_S = 5
+READ_TIMEOUT_S = 60
+AWS_HOST_SUFFIX = ".amazonaws.com"
+
+
+def build_session(config: Config) -> Any:
+    """A boto3 Session holding the decrypted credentials, or the standard chain's."""
+    import boto3
+
+    from netsec_cli.secrets.runtime import load_aws_credentials
+
+    creds = load_aws_credentials(config)
+    if creds is None:
+        session = boto3.session.Session(region_name=config.aws.region)
+    else:
+        register_secret(creds.secret_access_key)
+        register_secret(creds.session_token)
+        session = boto3.session.Session(
+            aws_access_key_id=creds.access_key_id,
+            aws_secret_access_key=creds.secret_access_key,
+            aws_session_token=creds.session_token,
+            region_name=creds.region or config.aws.region,
+        )
+    found = session.get_credentials()
+    if found is not None:
+        register_secret(found.secret_key)
+        register_secret(found.token)
+    return session
+
+
+def client_config(config: Config) -> Any:
+    """botocore settings: standard retries (`aws.retries`), bounded timeouts, a big enough pool."""
+    from botocore.config import Config as BotoConfig
+
+    return BotoConfig(
+        retries={"total_max_attempts": config.aws.retries + 1, "mode": "standard"},
+        connect_timeout=CONNECT_TIMEOUT_S,
+        read_timeout=READ_TIMEOUT_S,
+        max_pool_connections=max(10, config.aws.max_concurrency * 2),
+        request_checksum_calculation="when_required",
+        response_checksum_validation="when_required",
+    )
+
+
+def s3_client(config: Config) -> Any:
+    """An S3 client for `config.aws` (path-style addressing on non-AWS endpoints)."""
+    session = build_session(config)
+    endpoint = config.aws.endpoint_url
+    client = session.client("s3", endpoint_url=endpoint, config=client_config(config))
+    if _is_custom_endpoint(client.meta.endpoint_url):
+        # MinIO, LocalStack, moto and IP endpoints expect path-style URLs (no bucket subdomain).
+        from botocore.config import Config as BotoConfig
+
+        style = BotoConfig(s3={"addressing_style": "path"})
+        client = session.client(
+            "s3", endpoint_url=client.meta.endpoint_url, config=client_config(config).merge(style)
+        )
+    return client
+
+
+def _is_custom_endpoint(url: str) -> bool:
+    from urllib.parse import urlparse
+
+    host = urlparse(url).hostname or ""
+    return not host.endswith(AWS_HOST_SUFFIX)
