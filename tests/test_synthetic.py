@@ -56,3 +56,12 @@ def test_some_values_missing_but_few(flows: pd.DataFrame) -> None:
     assert missing.sum() > 0
     assert missing.max() < 0.05
     assert flows["label"].notna().all()
+
+
+def test_classes_overlap_so_the_task_is_not_trivial(flows: pd.DataFrame) -> None:
+    warez = flows[flows.label == "warezclient"]
+    assert 0.015 < len(warez) / len(flows) < 0.035
+    disguised = warez[(warez.hot == 0) & (warez.is_guest_login == 0) & (warez.flag == "SF")]
+    normal_ftp = flows[(flows.label == "normal") & flows.service.isin(["ftp", "ftp_data"]) & (flows.flag == "SF")]
+    assert len(disguised) > 0.3 * len(warez)
+    assert disguised.src_bytes.between(normal_ftp.src_bytes.quantile(0.05), normal_ftp.src_bytes.quantile(0.95)).mean() > 0.5

@@ -4,7 +4,8 @@ Each row is drawn from one traffic profile: normal traffic (http, smtp, ftp, dns
 (`neptune`: S0 flags, hundreds of half-open connections, no payload), ICMP smurf floods (`ecr_i`
 echo replies of 1032 or 520 bytes at huge counts), port sweeps and probes (`portsweep`, `satan`,
 `ipsweep`: REJ/RSTO flags, high reject rates, many services), password guessing (`guess_passwd`
-on telnet/ftp with failed logins) and two rarer attacks (`back`, `teardrop`). A little noise
+on telnet/ftp with failed logins), two rarer attacks (`back`, `teardrop`) and `warezclient`
+misuse that looks like normal ftp traffic. A little noise
 (flipped flags, jittered rates) blurs the classes, and a few rate values are missing so that
 imputation matters. Everything is vectorised: a million rows take a couple of seconds.
 """
@@ -259,6 +260,32 @@ PROFILES: list[Profile] = [
             "difficulty": _ints(16, 21),
         },
     ),
+    Profile(
+        # Low-and-slow misuse that looks like normal file transfer: the overlap keeps the
+        # synthetic task from being perfectly separable, as real traffic never is.
+        "warezclient", 0.025, (["ftp_data", "ftp"], [0.7, 0.3]), (["SF", "RSTO"], [0.95, 0.05]),
+        {
+            "duration": _sometimes(0.4, _lognormal(4.5, 2.0, 40_000), _const(0)),
+            "src_bytes": _lognormal(6.4, 1.4),
+            "dst_bytes": _sometimes(0.3, _lognormal(6.5, 1.5), _const(0)),
+            "hot": _sometimes(0.35, _ints(1, 28), _const(0)),
+            "logged_in": _const(1),
+            "is_guest_login": _sometimes(0.3, _const(1), _const(0)),
+            "num_file_creations": _sometimes(0.05, _ints(1, 3), _const(0)),
+            "count": _ints(1, 12),
+            "srv_count": _ints(1, 15),
+            "same_srv_rate": _rate(12, 1),
+            "srv_diff_host_rate": _sometimes(0.2, _rate(1, 3), _const(0.0)),
+            "dst_host_count": _ints(1, 255),
+            "dst_host_srv_count": _ints(1, 255),
+            "dst_host_same_srv_rate": _rate(6, 2),
+            "dst_host_diff_srv_rate": _rate(1, 15),
+            "dst_host_same_src_port_rate": _rate(2, 4),
+            "dst_host_srv_diff_host_rate": _rate(1, 10),
+            "difficulty": _ints(8, 19),
+        },
+    ),
+
 ]
 UDP_OVERRIDES = {"teardrop": "udp"}
 
