@@ -54,6 +54,7 @@ CREDENTIAL_CODES = {
     "ExpiredToken",
     "InvalidToken",
     "AuthorizationHeaderMalformed",
+    "403",  # HEAD responses (bucket check) carry no error body, only the status
 }
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _IP_RE = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")

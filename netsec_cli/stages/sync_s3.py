@@ -127,7 +127,7 @@ def _run(
             if dry_run:
                 remote_missing = True
             else:
-                mirror.create_bucket(config.aws.region)
+                mirror.create_bucket(mirror.client.meta.region_name)  # the region the client signs for
                 result.bucket_created = True
         if pull:
             outcome = s3.pull(mirror, folders, delete=delete, dry_run=dry_run, progress=progress)
