@@ -441,3 +441,12 @@ def test_no_credentials_anywhere_exit_2(project: Project, s3: S3, monkeypatch: p
     result = project.invoke("sync-s3")
     assert result.exit_code == 2
     assert "no usable AWS credentials" in one_error_line(result.stderr) and "netsec secrets init" in result.stderr
+
+
+def test_unknown_aws_profile_exit_2_names_it(project: Project, aws_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_PROFILE", "no-such-profile")
+    project.update_config(**{"aws.bucket_name": "netsec-test", "aws.endpoint_url": "http://127.0.0.1:9"})
+    result = project.invoke("sync-s3")
+    assert result.exit_code == 2, result.output
+    assert "AWS profile 'no-such-profile' not found" in result.stderr
+    assert "Traceback" not in result.output

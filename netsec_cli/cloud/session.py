@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from netsec_cli.config import Config
+from netsec_cli.errors import InputError
 from netsec_cli.logging_setup import register_secret
 
 CONNECT_TIMEOUT_S = 5
@@ -22,6 +23,18 @@ AWS_HOST_SUFFIX = ".amazonaws.com"
 
 def build_session(config: Config) -> Any:
     """A boto3 Session holding the decrypted credentials, or the standard chain's."""
+    from botocore.exceptions import ProfileNotFound
+
+    try:
+        return _session(config)
+    except ProfileNotFound as exc:
+        raise InputError(
+            f"AWS profile {exc.kwargs.get('profile')!r} not found",
+            hint="unset AWS_PROFILE or add that profile to ~/.aws/config",
+        ) from None
+
+
+def _session(config: Config) -> Any:
     import boto3
 
     from netsec_cli.secrets.runtime import load_aws_credentials
