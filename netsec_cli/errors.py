@@ -46,9 +46,13 @@ class SecretsError(InputError):
 
 
 class ValidationFailed(NetsecError):
-    """Data failed the schema or drift checks (the CI gate)."""
+    """Data failed the schema or drift checks (the CI gate); `result` is the check's report."""
 
     exit_code = EXIT_VALIDATION
+
+    def __init__(self, message: str, *, hint: str | None = None, result: object | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.result = result
 
 
 class ServiceError(NetsecError):

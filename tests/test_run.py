@@ -31,7 +31,8 @@ def test_run_stops_at_failed_validation_with_exit_3(project: Project) -> None:
     result = project.invoke("run", "--source", str(project.root / "gappy.csv"))
     assert result.exit_code == 3, result.output
     assert "validation failed" in result.stderr and "later stages were not run" in result.stderr
-    assert (project.artifacts / "validate").exists() or list(project.artifacts.glob("validate*"))
+    assert "failing columns" in result.stdout and "null_ratio" in result.stdout
+    assert (project.artifacts / "validate" / "report.json").is_file()
     assert not (project.artifacts / "transform").exists() and not (project.artifacts / "train").exists()
 
 
@@ -40,3 +41,16 @@ def test_run_stops_at_bad_source_with_exit_2(project: Project) -> None:
     assert result.exit_code == 2
     assert "not found" in result.stderr
     assert not (project.artifacts / "train").exists()
+
+
+def test_run_json_prints_the_failed_validation_report(project: Project) -> None:
+    import json
+
+    project.update_config(**{"tracking.enabled": False, "validation.max_null_ratio": 0.0})
+    frame = pd.DataFrame({"a": [1.0, None] * 200, "b": np.arange(400.0), "label": ["normal", "attack"] * 200})
+    frame.to_csv(project.root / "gappy.csv", index=False)
+    result = project.invoke("run", "--source", str(project.root / "gappy.csv"), "--json")
+    assert result.exit_code == 3
+    report = json.loads(result.stdout)
+    assert report["passed"] is False
+    assert any(f["column"] == "a" for f in report["failures"])

@@ -10,6 +10,8 @@ from netsec_cli.cli.common import after_stage, progress_for
 from netsec_cli.cli.options import JsonOption, SyncOption
 from netsec_cli.cli.output import console, emit, key_value_table
 from netsec_cli.cli.state import get_state
+from netsec_cli.cli.validate import render_validation
+from netsec_cli.errors import ValidationFailed
 
 
 def _render(result: Any) -> None:
@@ -42,7 +44,12 @@ def run(
     from netsec_cli.stages.run import STAGES, run_pipeline
 
     config = get_state(ctx).config
-    result = run_pipeline(config, source=source, progress=progress_for(json_output))
+    try:
+        result = run_pipeline(config, source=source, progress=progress_for(json_output))
+    except ValidationFailed as failed:
+        if failed.result is not None:
+            emit(failed.result, json_output, render_validation)
+        raise
     emit(result, json_output, _render)
     for stage in STAGES:
         after_stage(ctx, stage, sync)

@@ -10,7 +10,6 @@ from netsec_cli.cli.common import after_stage, progress_for
 from netsec_cli.cli.options import JsonOption, SyncOption
 from netsec_cli.cli.output import console, emit, key_value_table, rows_table
 from netsec_cli.cli.state import get_state
-from netsec_cli.errors import ValidationFailed
 
 if TYPE_CHECKING:
     from netsec_cli.stages.validate import ValidateResult
@@ -18,23 +17,17 @@ if TYPE_CHECKING:
 
 def validate(ctx: typer.Context, json_output: JsonOption = False, sync: SyncOption = False) -> None:
     """Check train/test against the schema and for drift; write artifacts/validate/report.json (exit 3 on failure)."""
-    from netsec_cli.stages.validate import run_validate
+    from netsec_cli.stages.validate import run_validate, validation_error
 
     config = get_state(ctx).config
     result = run_validate(config, progress=progress_for(json_output))
-    emit(result, json_output, _render)
+    emit(result, json_output, render_validation)
     if not result.passed:
-        raise ValidationFailed(_summary(result), hint=f"see {result.report_path}")
+        raise validation_error(result)
     after_stage(ctx, "validate", sync)
 
 
-def _summary(result: ValidateResult) -> str:
-    columns = sorted({f["column"] for f in result.failures})
-    shown = ", ".join(columns[:8]) + (f" and {len(columns) - 8} more" if len(columns) > 8 else "")
-    return f"validation failed: {len(result.failures)} failing check(s) on {shown}"
-
-
-def _render(result: ValidateResult) -> None:
+def render_validation(result: ValidateResult) -> None:
     if result.failures:
         rows = [(f["column"], f["check"], f["detail"]) for f in result.failures]
         console.print(rows_table("failing columns", ("column", "check", "detail"), rows))

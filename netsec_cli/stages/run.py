@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from netsec_cli.artifacts import pipeline_lock
-from netsec_cli.errors import ValidationFailed
 from netsec_cli.logging_setup import stage_log
 from netsec_cli.progress import NO_PROGRESS, Progress
 
@@ -37,30 +36,21 @@ class RunResult:
     duration: float
 
 
-def validation_failure(result: ValidateResult) -> ValidationFailed:
-    """The ValidationFailed error for a failed validation result."""
-    columns = sorted({str(f["column"]) for f in result.failures}) or sorted(result.drifted_columns)
-    shown = ", ".join(columns[:8]) + (f" and {len(columns) - 8} more" if len(columns) > 8 else "")
-    what = "data set drifted" if result.drifted and result.schema_ok else "schema check failed"
-    return ValidationFailed(
-        f"validation failed ({what}) on {shown or 'the data set'}; later stages were not run",
-        hint=f"see {result.report_path}",
-    )
-
-
 def run_pipeline(config: Config, *, source: str | None = None, progress: Progress = NO_PROGRESS) -> RunResult:
     """Run etl, validate, transform and train in order under one pipeline lock."""
     from netsec_cli.stages.etl import run_etl
     from netsec_cli.stages.train import run_train
     from netsec_cli.stages.transform import run_transform
-    from netsec_cli.stages.validate import run_validate
+    from netsec_cli.stages.validate import run_validate, validation_error
 
     started = time.perf_counter()
     with pipeline_lock(config.artifacts_dir), stage_log("run", source=source or config.data.source) as log:
         etl = run_etl(config, source=source, progress=progress)
         checked = run_validate(config, progress=progress)
         if not checked.passed:
-            raise validation_failure(checked)
+            error = validation_error(checked)
+            error.message += "; later stages were not run"
+            raise error
         transformed = run_transform(config, progress=progress)
         trained = run_train(config, progress=progress)
         log.update(rows=etl.rows, accuracy=trained.metrics["accuracy"], run_id=trained.run_id)

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from netsec_cli.artifacts import pipeline_lock, require_stage, staged_stage, verify_manifest, write_json_atomic
 from netsec_cli.config import Config
-from netsec_cli.errors import InputError
+from netsec_cli.errors import InputError, ValidationFailed
 from netsec_cli.logging_setup import stage_log
 from netsec_cli.progress import NO_PROGRESS, Progress
 from netsec_cli.schema import Schema
@@ -241,3 +241,15 @@ def _write_report(config: Config, result: ValidateResult) -> None:
     }
     with pipeline_lock(config.artifacts_dir), staged_stage(config.artifacts_dir, STAGE) as staging:
         write_json_atomic(staging / REPORT, report)
+
+
+def validation_error(result: ValidateResult) -> ValidationFailed:
+    """The ValidationFailed error (exit 3) for a failed result; it carries the result for rendering."""
+    columns = sorted({str(f["column"]) for f in result.failures}) or sorted(result.drifted_columns)
+    shown = ", ".join(columns[:8]) + (f" and {len(columns) - 8} more" if len(columns) > 8 else "")
+    what = "data set drifted" if result.drifted and result.schema_ok else "schema check failed"
+    return ValidationFailed(
+        f"validation failed ({what}): {len(result.failures)} failing check(s) on {shown or 'the data set'}",
+        hint=f"see {result.report_path}",
+        result=result,
+    )
