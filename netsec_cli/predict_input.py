@@ -10,13 +10,17 @@ Accepted inputs:
 - `.csv`, `.tsv`, `.txt` (delimiter detected; a header row of schema column names, or none and
   the layout decided from the count as above) and `.parquet`.
 A `.npy` whose dtype holds Python objects would need pickle: it is refused from its header and
-never loaded. Arrays are memory-mapped, text is read with a chunked reader and Parquet by record
-batches, so memory stays bounded whatever the file size. Empty strings, `?`, `NA` and `nan` are
+never loaded. C-order arrays are read a block of rows at a time with plain file reads (no memory
+map whose pages would stay resident), at most `CHUNK_BYTES` of raw data per block; text is read
+with a chunked reader and Parquet by record batches, so memory stays bounded whatever the file
+size. Each chunk is parsed once into a `FeatureChunk` of plain arrays (float64 numerics,
+unicode categoricals with a missing mask). Empty strings, `?`, `NA` and `nan` are
 missing values (imputed by the preprocessor).
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +35,8 @@ if TYPE_CHECKING:
 
 SUFFIXES = (".npy", ".csv", ".tsv", ".txt", ".parquet", ".pq")
 MISSING_TOKENS = ("", "?", "NA", "nan", "NaN", "null")
+# A raw .npy chunk is at most this many bytes (fewer rows than predict.chunk_size for wide rows).
+CHUNK_BYTES = 32 * 2**20
 
 
 @dataclass
@@ -43,9 +49,53 @@ class PredictInput:
     rows: int | None
     _chunks: Any = field(repr=False)
 
-    def chunks(self) -> Iterator[pd.DataFrame]:
-        """Feature frames (float64 numerics, object categoricals with NaN for missing), in order."""
+    def chunks(self) -> Iterator[FeatureChunk]:
+        """Feature chunks in input order."""
         return self._chunks()
+
+
+@dataclass
+class FeatureChunk:
+    """The features of `rows` consecutive input rows starting at row `start`, as plain arrays.
+
+    `numeric` is float64 (rows x numeric_columns, NaN for missing); `categorical` maps each
+    categorical column to (unicode values, missing mask). `frame()` gives the equivalent
+    DataFrame that scikit-learn's preprocessor takes.
+    """
+
+    start: int
+    rows: int
+    features: list[str]
+    numeric_columns: list[str]
+    numeric: np.ndarray
+    categorical: dict[str, tuple[np.ndarray, np.ndarray]]
+
+    def __len__(self) -> int:
+        return self.rows
+
+    def frame(self) -> pd.DataFrame:
+        """Feature columns in schema order: float64 numerics, object categoricals with NaN for missing."""
+        import numpy as np
+        import pandas as pd
+
+        position = {name: i for i, name in enumerate(self.numeric_columns)}
+        out: dict[str, np.ndarray] = {}
+        for name in self.features:
+            if name in position:
+                out[name] = self.numeric[:, position[name]]
+            else:
+                values, missing = self.categorical[name]
+                column = values.astype(object)
+                column[missing] = np.nan
+                out[name] = column
+        return pd.DataFrame(out, copy=False)
+
+    def value(self, column: str, row: int) -> Any:
+        """One cell (row relative to this chunk): a float, a string, or NaN when missing."""
+        if column in self.categorical:
+            values, missing = self.categorical[column]
+            return float("nan") if missing[row] else str(values[row])
+        return float(self.numeric[row, self.numeric_columns.index(column)])
 
 
 def candidate_layouts(schema: Schema) -> list[list[str]]:
@@ -112,6 +162,9 @@ def _numeric_values(path: Path, column: str, values: np.ndarray, first_row: int)
         return values.astype(np.float64, copy=False)
     if values.dtype.kind == "S":
         values = values.astype("U")
+    fast = _parse_ascii(values) if values.ndim == 1 else None
+    if fast is not None:
+        return fast
     try:
         # via numpy 2's variable-width StringDType: about 2x faster than parsing fixed-width unicode
         string_dtype = getattr(np.dtypes, "StringDType", None)
@@ -131,37 +184,83 @@ def _numeric_values(path: Path, column: str, values: np.ndarray, first_row: int)
     return parsed.to_numpy(dtype=np.float64)
 
 
-def _categorical_values(values: np.ndarray) -> np.ndarray:
+def _parse_ascii(values: np.ndarray) -> np.ndarray | None:
+    """float64 (same shape) from a unicode array of ASCII numbers, parsed by Arrow (correctly
+    rounded, like numpy), missing tokens as NaN. None when anything is not a plain ASCII number
+    (spaces, other scripts, bad values): the caller then takes the per-column path."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    width = values.dtype.itemsize // 4
+    if values.dtype.kind != "U" or width == 0 or values.size == 0 or values.size * width >= 2**31:
+        return None
+    codes = np.ascontiguousarray(values).reshape(-1).view(np.uint32).reshape(-1, width)
+    if codes.max() >= 128:
+        return None
+    present = codes != 0
+    if width > 1 and (present[:, 1:] > present[:, :-1]).any():
+        return None  # a NUL inside a string
+    offsets = np.zeros(len(codes) + 1, dtype=np.int32)
+    np.cumsum(np.count_nonzero(present, axis=1), out=offsets[1:])
+    data = codes[present].astype(np.uint8)
+    text = pa.StringArray.from_buffers(len(codes), pa.py_buffer(offsets), pa.py_buffer(data))
+    missing = pc.is_in(text, value_set=pa.array(MISSING_TOKENS))
+    try:
+        parsed = pc.if_else(missing, pa.scalar(None, pa.string()), text).cast(pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    return parsed.to_numpy(zero_copy_only=False).astype(np.float64, copy=False).reshape(values.shape)
+
+
+def _categorical_values(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(unicode text, missing mask) for one categorical column."""
     import numpy as np
 
     if values.dtype.kind == "S":
         values = values.astype("U")
-    if values.dtype.kind == "f":
-        out = values.astype(str).astype(object)
-        out[np.isnan(values)] = np.nan
-        return out
     text = values.astype(str)
-    out = text.astype(object)
+    if values.dtype.kind == "f":
+        return text, np.isnan(values)
     missing = np.zeros(len(text), dtype=bool)
     for token in MISSING_TOKENS:
         missing |= text == token
-    out[missing] = np.nan
-    return out
+    return text, missing
 
 
-def conform(path: Path, schema: Schema, columns: dict[str, np.ndarray], first_row: int) -> pd.DataFrame:
-    """Build the feature frame of one chunk from raw column arrays."""
-    import pandas as pd
-
+def numeric_features(schema: Schema) -> list[str]:
+    """The numerical features, in schema feature order (the columns of FeatureChunk.numeric)."""
     numeric = set(schema.numerical)
-    out = {}
-    for name in schema.features:
-        values = columns[name]
-        out[name] = _numeric_values(path, name, values, first_row) if name in numeric else _categorical_values(values)
-    return pd.DataFrame(out, copy=False)
+    return [name for name in schema.features if name in numeric]
 
 
-def _read_npy_header(path: Path) -> tuple[tuple[int, ...], np.dtype, bool]:
+def conform(
+    path: Path, schema: Schema, columns: dict[str, np.ndarray], first_row: int, numeric: np.ndarray | None = None
+) -> FeatureChunk:
+    """Parse and check the raw column arrays of one chunk into a FeatureChunk (`numeric`: the
+    numeric features already parsed, when the caller could do it for the whole block at once)."""
+    import numpy as np
+
+    numeric_set = set(schema.numerical)
+    numeric_columns = numeric_features(schema)
+    rows = len(columns[schema.features[0]]) if schema.features else 0
+    if numeric is None:
+        numeric = np.empty((rows, len(numeric_columns)), dtype=np.float64)
+        for j, name in enumerate(numeric_columns):
+            numeric[:, j] = _numeric_values(path, name, columns[name], first_row)
+    categorical = {name: _categorical_values(columns[name]) for name in schema.features if name not in numeric_set}
+    return FeatureChunk(
+        start=first_row,
+        rows=rows,
+        features=list(schema.features),
+        numeric_columns=numeric_columns,
+        numeric=numeric,
+        categorical=categorical,
+    )
+
+
+def _read_npy_header(path: Path) -> tuple[tuple[int, ...], np.dtype, bool, int]:
+    """Shape, dtype, Fortran order and data offset of a .npy file, refusing object dtypes."""
     import numpy as np
 
     try:
@@ -171,6 +270,7 @@ def _read_npy_header(path: Path) -> tuple[tuple[int, ...], np.dtype, bool]:
             if version not in reader:
                 raise ValueError(f"unsupported .npy version {version}")
             shape, fortran, dtype = reader[version](handle)
+            offset = handle.tell()
     except (ValueError, OSError, SyntaxError, EOFError) as exc:
         raise InputError(f"{path} is not a valid .npy file ({exc})".replace("\n", " ")) from None
     if dtype.hasobject:
@@ -178,13 +278,13 @@ def _read_npy_header(path: Path) -> tuple[tuple[int, ...], np.dtype, bool]:
             f"refusing to load {path}: its dtype holds Python objects and would need pickle",
             hint="save a numeric, unicode or structured array (np.save(..., allow_pickle=False))",
         )
-    return shape, dtype, fortran
+    return shape, dtype, fortran, offset
 
 
 def _open_npy(path: Path, schema: Schema, chunk_size: int) -> PredictInput:
     import numpy as np
 
-    shape, dtype, _ = _read_npy_header(path)
+    shape, dtype, fortran, offset = _read_npy_header(path)
     try:
         array = np.load(path, mmap_mode="r", allow_pickle=False)
     except (ValueError, OSError) as exc:
@@ -203,18 +303,76 @@ def _open_npy(path: Path, schema: Schema, chunk_size: int) -> PredictInput:
         kind = "npy"
     if rows == 0:
         raise InputError(f"{path} has no rows")
+    width = 1 if dtype.names else shape[1]
+    step = chunk_rows(chunk_size, dtype.itemsize * width)
+    index = {name: i for i, name in enumerate(layout)}
+    numeric_positions = [index[name] for name in numeric_features(schema)] if not dtype.names else []
+    del array  # chunks are read from the file, so mapped pages never pile up in memory
 
-    def chunks() -> Iterator[pd.DataFrame]:
-        for start in range(0, rows, chunk_size):
-            block = np.asarray(array[start : start + chunk_size])
-            if dtype.names:
-                columns = {name: block[name] for name in schema.features}
-            else:
-                index = {name: i for i, name in enumerate(layout)}
+    def chunks() -> Iterator[FeatureChunk]:
+        with _npy_blocks(path, shape, dtype, fortran, offset, step) as blocks:
+            for start, block in blocks:
+                if dtype.names:
+                    yield conform(path, schema, {name: block[name] for name in schema.features}, start)
+                    continue
                 columns = {name: block[:, index[name]] for name in schema.features}
-            yield conform(path, schema, columns, start)
+                yield conform(path, schema, columns, start, _parse_numeric_block(block, numeric_positions))
 
     return PredictInput(path=path, kind=kind, columns=layout, rows=rows, _chunks=chunks)
+
+
+def _parse_numeric_block(block: np.ndarray, positions: list[int]) -> np.ndarray | None:
+    """The numeric columns of a 2-D unicode block parsed in one go (None: not possible, parse per column)."""
+    import numpy as np
+
+    if block.dtype.kind != "U" or block.dtype.itemsize == 0 or not positions:
+        return None
+    codes = np.ascontiguousarray(block).view(np.uint32).reshape(block.shape[0], block.shape[1], -1)
+    # copy runs of adjacent columns as uint32 code points: far faster than indexing unicode items
+    runs: list[list[int]] = []
+    for position in positions:
+        if runs and runs[-1][1] == position:
+            runs[-1][1] += 1
+        else:
+            runs.append([position, position + 1])
+    picked = np.concatenate([codes[:, a:b] for a, b in runs], axis=1)
+    return _parse_ascii(picked.reshape(-1).view(block.dtype).reshape(block.shape[0], len(positions)))
+
+
+def chunk_rows(chunk_size: int, row_bytes: int) -> int:
+    """Rows per chunk: `predict.chunk_size`, lowered so a raw chunk stays within CHUNK_BYTES."""
+    return max(1, min(chunk_size, CHUNK_BYTES // max(1, row_bytes)))
+
+
+@contextlib.contextmanager
+def _npy_blocks(
+    path: Path, shape: tuple[int, ...], dtype: np.dtype, fortran: bool, offset: int, step: int
+) -> Iterator[Iterator[tuple[int, np.ndarray]]]:
+    """(first row, block) pairs read from the file with plain reads: C-order rows are contiguous, so
+    each block is one read into a fresh buffer and no memory map keeps the file's pages resident.
+    Fortran-order files (columns contiguous) fall back to slicing a memory map."""
+    import numpy as np
+
+    rows = shape[0]
+    row_shape = tuple(shape[1:])
+    row_bytes = dtype.itemsize * int(np.prod(row_shape, dtype=np.int64))
+    if fortran:
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
+        yield ((start, np.array(array[start : start + step])) for start in range(0, rows, step))
+        return
+    with path.open("rb", buffering=0) as handle:
+
+        def blocks() -> Iterator[tuple[int, np.ndarray]]:
+            handle.seek(offset)
+            for start in range(0, rows, step):
+                block = np.empty((min(step, rows - start), *row_shape), dtype=dtype)
+                wanted = block.shape[0] * row_bytes
+                got = handle.readinto(block.reshape(-1).view(np.uint8)) if wanted else 0
+                if got != wanted:
+                    raise InputError(f"{path} is corrupt or truncated (ends inside row {start + (got or 0) // max(row_bytes, 1)})")
+                yield start, block
+
+        yield blocks()
 
 
 def _choose_layout(path: Path, schema: Schema, array: np.ndarray, layouts: list[list[str]]) -> list[str]:
@@ -257,7 +415,7 @@ def _open_parquet(path: Path, schema: Schema, chunk_size: int) -> PredictInput:
     if rows == 0:
         raise InputError(f"{path} has no rows")
 
-    def chunks() -> Iterator[pd.DataFrame]:
+    def chunks() -> Iterator[FeatureChunk]:
         start = 0
         try:
             for batch in handle.iter_batches(batch_size=chunk_size, columns=schema.features):
@@ -309,7 +467,7 @@ def _open_text(path: Path, schema: Schema, chunk_size: int) -> PredictInput:
         sample = pd.read_csv(path, sep=delimiter, header=None, dtype=str, keep_default_na=False, nrows=1000)
         layout = _choose_layout(path, schema, sample.to_numpy(dtype=str), layouts)
 
-    def chunks() -> Iterator[pd.DataFrame]:
+    def chunks() -> Iterator[FeatureChunk]:
         start = 0
         try:
             reader = pd.read_csv(

@@ -157,3 +157,146 @@ def load_preprocessor(path: Path) -> ColumnTransformer:
             f"preprocessor {path} is corrupt or not a netsec preprocessor ({type(exc).__name__})",
             hint="re-run `netsec transform`",
         ) from None
+
+
+# Imputed rows FastTransform remembers across chunks (each 8 bytes x numeric columns, twice).
+IMPUTED_CACHE_ROWS = 50_000
+
+
+class FastTransform:
+    """The fitted preprocessor applied to plain arrays, equal to `transform_features` on the same rows.
+
+    Built by `fast_transform`; it skips the DataFrame and object-array round trips of the
+    scikit-learn path. Numeric part: rows without missing values skip the KNN imputer (as
+    scikit-learn does); rows with gaps are de-duplicated and only the distinct ones go through the
+    fitted KNNImputer (each row's imputation depends only on that row and the fit data); later
+    steps (the scaler) run their own `transform`. Imputed rows are remembered across chunks (up to
+`IMPUTED_CACHE_ROWS`), so a gap pattern seen before is not imputed again. Categorical part: most-frequent fill and one-hot
+    encoding are looked up from the fitted `statistics_` and `categories_` with a sorted search,
+    unknown categories giving all zeros as `handle_unknown="ignore"` does.
+    """
+
+    def __init__(self, preprocessor: ColumnTransformer) -> None:
+        import numpy as np
+
+        self._imputed: dict[bytes, np.ndarray] = {}
+        self.width = int(max((s.stop for s in preprocessor.output_indices_.values()), default=0))
+        self.numeric_columns: list[str] = []
+        self.categorical_columns: list[str] = []
+        self._numeric: tuple[slice, Any, list[Any]] | None = None
+        self._categorical: list[tuple[int, str, np.ndarray, np.ndarray]] = []
+        for name, part, columns in preprocessor.transformers_:
+            if part == "drop" or not len(columns):
+                continue
+            out = preprocessor.output_indices_[name]
+            if name == "num" and self._numeric is None:
+                self._numeric = _numeric_plan(part, out)
+                self.numeric_columns = list(columns)
+            elif name == "cat" and not self._categorical:
+                self._categorical = _categorical_plan(part, out, list(columns))
+                self.categorical_columns = list(columns)
+            else:
+                raise ValueError(f"no fast path for transformer {name!r}")
+
+    def transform(self, numeric: np.ndarray, categorical: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+        """Dense float32 features from numeric (rows x numeric_columns, float64, NaN missing) and,
+        per categorical column, (unicode values, missing mask)."""
+        import numpy as np
+
+        rows = numeric.shape[0] if self.numeric_columns else len(categorical[0][0])
+        out = np.zeros((rows, self.width), dtype=np.float32)
+        if self._numeric is not None:
+            where, imputer, steps = self._numeric
+            out[:, where] = _numeric_part(numeric, imputer, steps, self.numeric_columns, self._imputed)
+        for (offset, fill, ordered, positions), (values, missing) in zip(self._categorical, categorical, strict=True):
+            filled = np.where(missing, fill, values) if missing.any() else values
+            slot = np.searchsorted(ordered, filled)
+            slot[slot == len(ordered)] = 0
+            known = ordered[slot] == filled
+            out[np.flatnonzero(known), offset + positions[slot[known]]] = 1.0
+        return out
+
+
+def _numeric_plan(pipeline: Any, where: slice) -> tuple[slice, Any, list[Any]]:
+    import numpy as np
+    from sklearn.impute import KNNImputer
+    from sklearn.pipeline import Pipeline
+
+    if not isinstance(pipeline, Pipeline) or not pipeline.steps:
+        raise ValueError("numeric part is not a pipeline")
+    first = pipeline.steps[0][1]
+    if not isinstance(first, KNNImputer) or first.add_indicator or not np.all(getattr(first, "_valid_mask", [False])):
+        raise ValueError("numeric part does not start with a plain KNNImputer")
+    if not (isinstance(first.missing_values, float) and np.isnan(first.missing_values)):
+        raise ValueError("KNNImputer missing_values is not NaN")
+    return where, first, [step for _, step in pipeline.steps[1:] if step not in (None, "passthrough")]
+
+
+def _numeric_part(
+    numeric: np.ndarray, imputer: Any, steps: list[Any], columns: list[str], cache: dict[bytes, np.ndarray]
+) -> np.ndarray:
+    """Impute (distinct rows with gaps only, remembered across chunks in `cache`) then the later steps."""
+    import warnings
+
+    import numpy as np
+    import pandas as pd
+
+    values = np.array(numeric, dtype=np.float64, order="C")
+    gaps = np.flatnonzero(np.isnan(values).any(axis=1))
+    if len(gaps):
+        rows = np.ascontiguousarray(values[gaps])
+        keys = rows.view(np.dtype((np.void, rows.shape[1] * rows.itemsize))).ravel()
+        unique, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        names = [key.tobytes() for key in unique]
+        new = [i for i, name in enumerate(names) if name not in cache]
+        if new:
+            imputed = np.asarray(imputer.transform(pd.DataFrame(rows[first[new]], columns=columns)), dtype=np.float64)
+            if len(cache) + len(new) > IMPUTED_CACHE_ROWS:
+                cache.clear()
+            cache.update(zip((names[i] for i in new), imputed, strict=True))
+        values[gaps] = np.stack([cache[name] for name in names])[inverse.ravel()]
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="X does not have valid feature names")
+        for step in steps:
+            values = step.transform(values)
+    return np.asarray(values)
+
+
+def _categorical_plan(pipeline: Any, where: slice, columns: list[str]) -> list[tuple[int, str, np.ndarray, np.ndarray]]:
+    import numpy as np
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    steps = [step for _, step in pipeline.steps] if isinstance(pipeline, Pipeline) else []
+    if len(steps) != 2 or not isinstance(steps[0], SimpleImputer) or not isinstance(steps[1], OneHotEncoder):
+        raise ValueError("categorical part is not SimpleImputer + OneHotEncoder")
+    imputer, encoder = steps
+    missing_values = imputer.missing_values
+    if imputer.add_indicator or not (isinstance(missing_values, float) and np.isnan(missing_values)):
+        raise ValueError("categorical imputer is not a plain NaN imputer")
+    if encoder.handle_unknown != "ignore" or encoder.drop_idx_ is not None or getattr(encoder, "_infrequent_enabled", True):
+        raise ValueError("encoder uses drop or infrequent categories")
+    plan = []
+    offset = where.start
+    for column, fill, categories in zip(columns, imputer.statistics_, encoder.categories_, strict=True):
+        if not isinstance(fill, str) or not all(isinstance(c, str) for c in categories):
+            raise ValueError(f"column {column!r} has non-string categories")
+        text = np.array(list(categories), dtype=str)
+        if len(text) and (np.array([len(c) for c in categories]) != np.char.str_len(text)).any():
+            raise ValueError(f"column {column!r} has categories numpy strings cannot hold")
+        order = np.argsort(text, kind="stable")
+        plan.append((offset, fill, text[order], order))
+        offset += len(categories)
+    if offset != where.stop:
+        raise ValueError("one-hot width does not match the encoder output")
+    return plan
+
+
+def fast_transform(preprocessor: ColumnTransformer) -> FastTransform | None:
+    """A `FastTransform` for a netsec-built preprocessor, or None when its structure is not the
+    known one (callers then use `transform_features` on a DataFrame)."""
+    try:
+        return FastTransform(preprocessor)
+    except (ValueError, AttributeError, TypeError):
+        return None

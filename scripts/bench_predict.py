@@ -6,9 +6,13 @@ Builds a temporary project (synthetic data, repository config, tracking off), tr
      scoring and writing, with the memory-mapped chunked reader);
   B. a child process that loads the same model and calls Booster.inplace_predict on the same rows
      already transformed (float32 matrix loaded from .npy) - the floor for scoring alone.
-Prints wall time of each (imports included), the ratio, and each child's peak RSS (VmHWM from
-/proc/self/status: ru_maxrss would carry over the parent's peak across fork+exec).
-Usage: scripts/bench_predict.py [--rows 1000000]
+Prints wall and CPU time of each (imports included), the ratio, and each child's peak RSS (VmHWM
+from /proc/self/status: ru_maxrss would carry over the parent's peak across fork+exec).
+--distinct makes every row different (src_bytes gets the row number added), so the KNN imputer's
+de-duplication of rows with gaps cannot help: the worst case for imputation.
+--code DIR (repeatable) runs A with the netsec_cli package found in each DIR (e.g. an older
+`git archive` export) besides this checkout, to compare versions on the same data and load.
+Usage: scripts/bench_predict.py [--rows 1000000] [--distinct] [--code DIR]
 """
 
 from __future__ import annotations
@@ -34,7 +38,8 @@ started = time.perf_counter()
 {body}
 hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM:")]
 peak_kb = int(hwm[0].split()[1]) if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({{"seconds": time.perf_counter() - started, "peak_mb": peak_kb / 1024}}))
+usage = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({{"seconds": time.perf_counter() - started, "cpu": usage.ru_utime + usage.ru_stime, "peak_mb": peak_kb / 1024}}))
 """
 
 CLI_BODY = """
@@ -55,8 +60,8 @@ for start in range(0, x.shape[0], 100_000):
 """
 
 
-def _child(body: str) -> dict[str, float]:
-    code = CHILD.format(repo=str(REPO), body=body)
+def _child(body: str, code_dir: Path = REPO) -> dict[str, float]:
+    code = CHILD.format(repo=str(code_dir), body=body)
     out = subprocess.run([PYTHON, "-c", code], capture_output=True, text=True)
     if out.returncode != 0:
         raise SystemExit(f"child failed:\n{out.stderr[-2000:]}")
@@ -66,15 +71,17 @@ def _child(body: str) -> dict[str, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description="netsec predict vs bare inplace_predict")
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--distinct", action="store_true", help="make every row different")
+    parser.add_argument("--code", type=Path, action="append", default=[], help="another folder holding a netsec_cli to time")
     args = parser.parse_args()
     import numpy as np
     import pandas as pd
 
     from netsec_cli.config import load_config
-    from netsec_cli.preprocessing import load_preprocessor, transform_features
     from netsec_cli.predict_input import open_input
-    from netsec_cli.schema import Schema
+    from netsec_cli.preprocessing import transform_features
     from netsec_cli.stages.etl import run_etl
+    from netsec_cli.stages.predict import features, load_model
     from netsec_cli.stages.train import run_train
     from netsec_cli.stages.transform import run_transform
 
@@ -92,7 +99,8 @@ def main() -> int:
         run_transform(config)
         run_train(config)
         artifacts = config.artifacts_dir
-        schema = Schema.load(artifacts / "transform" / "schema.yaml")
+        model = load_model(config)
+        schema = model.schema
         test = pd.read_parquet(artifacts / "etl" / "test.parquet")
         columns = [c for c in schema.columns if c != schema.target]
         block = test[columns].astype(str).to_numpy(dtype=str)
@@ -102,30 +110,43 @@ def main() -> int:
         for start in range(0, args.rows, 100_000):
             stop = min(start + 100_000, args.rows)
             out[start:stop] = block[rng.integers(0, len(block), stop - start)]
+            if args.distinct:
+                where = columns.index("src_bytes")
+                bytes_ = pd.to_numeric(pd.Series(out[start:stop, where]), errors="coerce").to_numpy()
+                out[start:stop, where] = np.where(np.isnan(bytes_), "", (bytes_ + np.arange(start, stop)).astype(np.int64).astype(str))
         out.flush()
         del out
-        # the same rows, already transformed, for the bare baseline (not timed)
-        preprocessor = load_preprocessor(artifacts / "transform" / "preprocessor.skops")
+        # the same rows, already transformed, for the bare baseline (not timed); the fast path,
+        # checked against scikit-learn on the first chunk
         matrix = root / "big_transformed.npy"
         source = open_input(data, schema, 100_000)
         transformed = np.lib.format.open_memmap(
-            matrix, mode="w+", dtype=np.float32, shape=(args.rows, len(preprocessor.get_feature_names_out()))
+            matrix, mode="w+", dtype=np.float32, shape=(args.rows, len(model.preprocessor.get_feature_names_out()))
         )
-        start = 0
-        for frame in source.chunks():
-            transformed[start : start + len(frame)] = transform_features(preprocessor, frame)
-            start += len(frame)
+        for chunk in source.chunks():
+            transformed[chunk.start : chunk.start + len(chunk)] = features(model, chunk)
+            if chunk.start == 0:
+                assert np.array_equal(transformed[: len(chunk)], transform_features(model.preprocessor, chunk.frame()))
         transformed.flush()
         del transformed
         size_mb = data.stat().st_size / 2**20
-        cli = _child(CLI_BODY.format(config=str(config_path), data=str(data), out=str(root / "preds.parquet")))
         bare = _child(BARE_BODY.format(model=str(artifacts / "train" / "model.ubj"), matrix=str(matrix)))
-        written = len(pd.read_parquet(root / "preds.parquet", columns=["row"]))
-        assert written == args.rows, written
-    print(f"rows: {args.rows:,} ({size_mb:,.0f} MB unicode .npy, {len(columns)} columns)")
-    print(f"netsec predict (CLI, subprocess): {cli['seconds']:8.2f}s  peak RSS {cli['peak_mb']:8.0f} MB  ({args.rows / cli['seconds']:,.0f} rows/s)")
-    print(f"bare inplace_predict (transformed): {bare['seconds']:6.2f}s  peak RSS {bare['peak_mb']:8.0f} MB  ({args.rows / bare['seconds']:,.0f} rows/s)")
-    print(f"ratio netsec / bare: {cli['seconds'] / bare['seconds']:.1f}x")
+        runs: dict[str, dict[str, float]] = {}
+        outputs = []
+        for number, code_dir in enumerate([REPO, *args.code]):
+            out_path = root / f"preds{number}.parquet"
+            runs[str(code_dir)] = _child(CLI_BODY.format(config=str(config_path), data=str(data), out=str(out_path)), code_dir)
+            outputs.append(pd.read_parquet(out_path))
+            assert len(outputs[-1]) == args.rows, len(outputs[-1])
+            assert outputs[-1].equals(outputs[0]), f"{code_dir} predicts differently from {REPO}"
+    print(f"rows: {args.rows:,} ({size_mb:,.0f} MB unicode .npy, {len(columns)} columns{', distinct' if args.distinct else ''})")
+    for name, got in [*((f"netsec predict ({code})", run) for code, run in runs.items()), ("bare inplace_predict", bare)]:
+        print(
+            f"{name}: {got['seconds']:.2f}s wall, {got['cpu']:.2f}s CPU, peak RSS {got['peak_mb']:.0f} MB"
+            f" ({args.rows / got['seconds']:,.0f} rows/s)"
+            + (f"; vs bare {got['seconds'] / bare['seconds']:.1f}x wall, {got['cpu'] / bare['cpu']:.1f}x CPU" if got is not bare else "")
+        )
+    print("predictions identical across versions" if len(runs) > 1 else "")
     return 0
 
 

@@ -233,3 +233,112 @@ def test_numeric_only_npy_with_and_without_target(project: Project, numeric_arti
     assert got.equals(pd.read_parquet(project.root / "b.parquet"))
     truth = np.where(test["Result"] == 1, 0, -1)
     assert (got["prediction"].to_numpy() == truth).mean() > 0.95
+
+
+def _messy_unicode(flows: pd.DataFrame) -> np.ndarray:
+    """The flows (no target) as a unicode array with gaps: missing-value tokens in numeric and
+    categorical columns, whole rows of missing numerics, repeated rows with gaps, unseen categories."""
+    table = flows.drop(columns=["label"]).astype(str).to_numpy(dtype="U32")
+    columns = list(flows.drop(columns=["label"]).columns)
+    rng = np.random.default_rng(7)
+    numeric = [columns.index(c) for c in ("src_bytes", "dst_bytes", "count", "srv_count", "dst_host_count")]
+    for token in ("", "?", "nan", "NA", "null", "NaN"):
+        table[rng.integers(0, len(table), 12)[:, None], np.array(numeric)[rng.integers(0, len(numeric), 1)]] = token
+    table[3, [columns.index(c) for c in columns if c not in ("protocol_type", "service", "flag", "difficulty")]] = ""
+    table[40:60] = table[150:160] = table[20]  # duplicated rows with a gap, in several chunks
+    table[[20, *range(40, 60), *range(150, 160)], columns.index("src_bytes")] = "?"
+    table[5, columns.index("service")] = "never_seen_service"
+    table[6, columns.index("protocol_type")] = "?"
+    table[7, columns.index("flag")] = ""
+    table[8, columns.index("flag")] = "S9"
+    return table
+
+
+def test_fast_transform_equals_sklearn_transform(trained_artifacts: Path, flows: pd.DataFrame) -> None:
+    from netsec_cli.predict_input import open_input
+    from netsec_cli.preprocessing import fast_transform, load_preprocessor, transform_features
+    from netsec_cli.schema import Schema
+    from netsec_cli.stages.predict import Model, features
+
+    schema = Schema.load(trained_artifacts / "transform" / "schema.yaml")
+    preprocessor = load_preprocessor(trained_artifacts / "transform" / "preprocessor.skops")
+    fast = fast_transform(preprocessor)
+    assert fast is not None, "the netsec preprocessor should take the fast path"
+    path = trained_artifacts.parent / "messy.npy"
+    np.save(path, _messy_unicode(flows))
+    model = Model(schema=schema, preprocessor=preprocessor, booster=None, threshold=0.5, fast=fast)
+    chunks = list(open_input(path, schema, 64).chunks())
+    assert [len(c) for c in chunks] == [64, 64, 64, 8]
+    gaps = sum(int(np.isnan(c.numeric).any(axis=1).sum()) for c in chunks)
+    assert gaps > 40
+    for chunk in chunks:
+        frame = chunk.frame()
+        expected = transform_features(preprocessor, frame)
+        got = features(model, chunk)
+        assert got.dtype == np.float32 and got.flags.c_contiguous
+        assert np.array_equal(got, expected), np.argwhere(got != expected)[:5]
+        assert not np.isnan(got).any()
+    first = chunks[0].frame()
+    assert np.isnan(first.loc[3, "duration"]) and first["service"].isna().sum() == 0
+    assert first.loc[6, "protocol_type"] != first.loc[6, "protocol_type"]  # "?" is missing
+    assert first.loc[5, "service"] == "never_seen_service"
+
+
+def test_block_parse_equals_per_column_parse(trained_artifacts: Path, flows: pd.DataFrame) -> None:
+    from netsec_cli.predict_input import _parse_numeric_block, conform, numeric_features
+    from netsec_cli.schema import Schema
+
+    schema = Schema.load(trained_artifacts / "transform" / "schema.yaml")
+    table = _messy_unicode(flows)
+    table[9, 0] = "1e3"
+    table[10, 0] = " 2.5"  # spaces: Arrow refuses, so the per-column numpy path parses it
+    table[11, 0] = "0.1000000000000000055511151231257827"
+    layout = [c for c in schema.columns if c != schema.target]
+    columns = {name: table[:, layout.index(name)] for name in schema.features}
+    per_column = conform(Path("x.npy"), schema, columns, 0)
+    assert per_column.numeric[9, 0] == 1000.0 and per_column.numeric[10, 0] == 2.5 and per_column.numeric[11, 0] == 0.1
+    positions = [layout.index(n) for n in numeric_features(schema)]
+    block = _parse_numeric_block(table, positions)
+    assert block is None  # " 2.5" sends the whole block to the per-column path
+    table[10, 0] = "2.5"
+    block = _parse_numeric_block(table, positions)
+    assert block is not None
+    columns = {name: table[:, layout.index(name)] for name in schema.features}
+    assert np.array_equal(block, conform(Path("x.npy"), schema, columns, 0).numeric, equal_nan=True)
+    reference = np.array(
+        [[np.nan if v in ("", "?", "NA", "null") else float(v) for v in table[:, p]] for p in positions]
+    ).T
+    assert np.array_equal(block, reference, equal_nan=True)
+
+
+def test_other_preprocessor_structures_use_sklearn(ready: Project, flows: pd.DataFrame) -> None:
+    from netsec_cli.config import TransformConfig
+    from netsec_cli.preprocessing import fast_transform, feature_frame, fit_preprocessor
+    from netsec_cli.schema import Schema
+
+    schema = Schema.load(ready.artifacts / "transform" / "schema.yaml")
+    grouped = fit_preprocessor(schema, TransformConfig(max_categories=3), feature_frame(schema, flows))
+    assert fast_transform(grouped) is None
+    assert fast_transform(fit_preprocessor(schema, TransformConfig(scaler="none"), feature_frame(schema, flows))) is not None
+
+
+def test_npy_is_read_in_bounded_blocks(ready: Project, flows: pd.DataFrame) -> None:
+    from netsec_cli.predict_input import CHUNK_BYTES, chunk_rows, open_input
+    from netsec_cli.schema import Schema
+
+    schema = Schema.load(ready.artifacts / "transform" / "schema.yaml")
+    assert chunk_rows(100_000, 42 * 32) == CHUNK_BYTES // (42 * 32) < 100_000
+    assert chunk_rows(7, 42 * 32) == 7
+    path = ready.root / "f.npy"
+    table = flows.drop(columns=["label"]).astype(str).to_numpy(dtype=str)
+    np.save(path, table)
+    chunks = list(open_input(path, schema, 50).chunks())
+    assert [(c.start, len(c)) for c in chunks] == [(0, 50), (50, 50), (100, 50), (150, 50)]
+    np.save(path, np.asfortranarray(table))
+    fortran = list(open_input(path, schema, 50).chunks())
+    for a, b in zip(chunks, fortran, strict=True):
+        assert np.array_equal(a.numeric, b.numeric, equal_nan=True)
+    np.save(path, table)
+    full = path.read_bytes()
+    path.write_bytes(full[: len(full) - 10])
+    _assert_refused(ready, path, "corrupt or truncated")

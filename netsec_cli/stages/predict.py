@@ -2,7 +2,11 @@
 
 Loads artifacts/transform (schema + preprocessor) and artifacts/train (model), checking both
 manifests and that the model was trained with this preprocessor. Reads the input chunk by chunk
-(see netsec_cli.predict_input), writes one output row per input row:
+(see netsec_cli.predict_input), preprocesses each chunk with the array fast path of
+netsec_cli.preprocessing.FastTransform (equal to the scikit-learn transform; scikit-learn itself
+when the preprocessor has another structure), scores it with XGBoost's inplace_predict on a
+float32 matrix and appends it to the output, so memory is bounded by the chunk, not the file.
+It writes one output row per input row:
   row          0-based row index in the input
   prediction   0 normal, -1 intrusion (as the original API)
   label        "normal" or "intrusion"
@@ -27,8 +31,8 @@ from typing import TYPE_CHECKING, Any
 from netsec_cli.artifacts import atomic_path, pipeline_lock, staged_stage, write_json_atomic
 from netsec_cli.errors import InputError
 from netsec_cli.logging_setup import stage_log
-from netsec_cli.predict_input import PredictInput, open_input
-from netsec_cli.preprocessing import PREPROCESSOR_FILE, load_preprocessor, transform_features
+from netsec_cli.predict_input import FeatureChunk, PredictInput, open_input
+from netsec_cli.preprocessing import PREPROCESSOR_FILE, FastTransform, fast_transform, load_preprocessor, transform_features
 from netsec_cli.progress import NO_PROGRESS, Progress
 from netsec_cli.schema import Schema
 from netsec_cli.stages.train import MODEL_FILE, MODEL_INFO, preprocessor_digest
@@ -36,7 +40,6 @@ from netsec_cli.stages.transform import checked_stage
 
 if TYPE_CHECKING:
     import numpy as np
-    import pandas as pd
 
     from netsec_cli.config import Config
 
@@ -76,6 +79,7 @@ class Model:
     preprocessor: Any
     booster: Any
     threshold: float
+    fast: FastTransform | None = None
 
 
 def output_format(path: Path) -> str:
@@ -105,20 +109,37 @@ def load_model(config: Config) -> Model:
         booster.load_model(str(train_dir / MODEL_FILE))
     except XGBoostError:
         raise InputError(f"model {train_dir / MODEL_FILE} is corrupt", hint="run `netsec train` again") from None
+    preprocessor = load_preprocessor(transform_dir / PREPROCESSOR_FILE)
     return Model(
         schema=Schema.load(transform_dir / "schema.yaml"),
-        preprocessor=load_preprocessor(transform_dir / PREPROCESSOR_FILE),
+        preprocessor=preprocessor,
         booster=booster,
         threshold=config.predict.threshold,
+        fast=fast_transform(preprocessor),
     )
 
 
-def score(model: Model, frame: pd.DataFrame) -> np.ndarray:
-    """Intrusion probabilities for one feature frame."""
+def features(model: Model, chunk: FeatureChunk) -> np.ndarray:
+    """The preprocessed float32 matrix of one chunk: the array fast path when the preprocessor has
+    the known structure (equal to the scikit-learn transform), else scikit-learn on a DataFrame."""
     import numpy as np
 
-    features = transform_features(model.preprocessor, frame)
-    return np.asarray(model.booster.inplace_predict(features), dtype=np.float64)
+    fast = model.fast
+    if fast is None:
+        return transform_features(model.preprocessor, chunk.frame())
+    position = {name: j for j, name in enumerate(chunk.numeric_columns)}
+    numeric = chunk.numeric
+    if fast.numeric_columns != chunk.numeric_columns:
+        numeric = numeric[:, [position[name] for name in fast.numeric_columns]]
+    categorical = [chunk.categorical[name] for name in fast.categorical_columns]
+    return np.ascontiguousarray(fast.transform(numeric, categorical), dtype=np.float32)
+
+
+def score(model: Model, chunk: FeatureChunk) -> np.ndarray:
+    """Intrusion probabilities for one chunk."""
+    import numpy as np
+
+    return np.asarray(model.booster.inplace_predict(features(model, chunk)), dtype=np.float64)
 
 
 class _Writer:
@@ -173,13 +194,13 @@ def _table(start: int, probability: np.ndarray, threshold: float) -> Any:
         {
             "row": pa.array(np.arange(start, start + len(probability), dtype=np.int64)),
             "prediction": pa.array(np.where(intrusion, -1, 0).astype(np.int8)),
-            "label": pa.array(np.where(intrusion, "intrusion", "normal")),
+            "label": pa.array(["normal", "intrusion"]).take(pa.array(intrusion.astype(np.int8))),
             "probability": pa.array(probability),
         }
     )
 
 
-def _update_top(heap: list[tuple[float, int, dict[str, str]]], keep: int, start: int, probability: np.ndarray, frame: pd.DataFrame) -> None:
+def _update_top(heap: list[tuple[float, int, dict[str, str]]], keep: int, start: int, probability: np.ndarray, chunk: FeatureChunk) -> None:
     """Keep the `keep` most probable intrusions seen so far (bounded heap across chunks)."""
     import numpy as np
 
@@ -187,11 +208,11 @@ def _update_top(heap: list[tuple[float, int, dict[str, str]]], keep: int, start:
         return
     take = min(keep, len(probability))
     candidates = np.argpartition(-probability, take - 1)[:take]
-    columns = list(frame.columns[:DISPLAY_COLUMNS])
+    columns = chunk.features[:DISPLAY_COLUMNS]
     for i in candidates:
         item = (float(probability[i]), -(start + int(i)))
         if len(heap) < keep or item > heap[0][:2]:
-            values = {c: _display(frame[c].iat[int(i)]) for c in columns}
+            values = {c: _display(chunk.value(c, int(i))) for c in columns}
             entry = (item[0], item[1], values)
             if len(heap) < keep:
                 heapq.heappush(heap, entry)
@@ -236,10 +257,10 @@ def run_predict(
         with _destination(config, output) as target, progress.task("predict", total=source.rows) as bar:
             writer = _Writer(target, kind)
             try:
-                for frame in source.chunks():
-                    probability = score(model, frame)
+                for chunk in source.chunks():
+                    probability = score(model, chunk)
                     writer.write(_table(rows, probability, model.threshold))
-                    _update_top(heap, config.predict.top, rows, probability, frame)
+                    _update_top(heap, config.predict.top, rows, probability, chunk)
                     intrusions += int(np.count_nonzero(probability >= model.threshold))
                     rows += len(probability)
                     bar.advance(len(probability))
