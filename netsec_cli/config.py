@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from netsec_cli.errors import ConfigError
 
@@ -71,6 +71,16 @@ class TransformConfig(Section):
     smote: bool = False
     smote_seed: int = 42
     max_categories: int | None = Field(default=None, ge=1)
+    categorical_encoding: Literal["native", "onehot"] = "native"
+
+    @model_validator(mode="after")
+    def _smote_needs_onehot(self) -> TransformConfig:
+        if self.smote and self.categorical_encoding == "native":
+            raise ValueError(
+                "smote: true needs categorical_encoding: onehot (a row interpolated between two "
+                "category codes is meaningless)"
+            )
+        return self
 
 
 class OptimizationConfig(Section):

@@ -1,10 +1,14 @@
 """The preprocessor: building it from the schema, and saving/loading it without executing code.
 
 Numeric columns: KNNImputer (`transform.imputer_neighbors`) then a scaler (`transform.scaler`:
-robust | standard | none). Categorical columns: most-frequent imputation then one-hot encoding
-that ignores categories never seen in training (`transform.max_categories` caps each column,
-grouping rare values). It is a scikit-learn ColumnTransformer working on a DataFrame whose
-columns are `schema.features`.
+robust | standard | none). Categorical columns: most-frequent imputation then, by
+`transform.categorical_encoding`, either `native` - one code per column (0, 1, ... over the
+sorted training categories) that the model treats as categorical (`feature_types`), so one XGBoost
+split can send a learnt group of categories one way; a category never seen in training becomes
+-1, which XGBoost sends the way of every category outside the learnt groups - or `onehot` - one
+0/1 column per category, an unseen category all zeros. `transform.max_categories` caps each
+column, grouping rare values. It is a scikit-learn ColumnTransformer working on a
+DataFrame whose columns are `schema.features`.
 
 KNNImputer keeps its whole fit matrix and its cost grows with (rows with gaps) x (fit rows), so
 its neighbours come from a seeded sample of at most `transform.imputer_max_rows` training rows
@@ -40,7 +44,7 @@ def build_preprocessor(schema: Schema, options: TransformConfig) -> ColumnTransf
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import KNNImputer, SimpleImputer
     from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import OneHotEncoder, RobustScaler, StandardScaler
+    from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, RobustScaler, StandardScaler
 
     numeric = [c for c in schema.features if c in set(schema.numerical)]
     categorical = [c for c in schema.features if c in set(schema.categorical)]
@@ -55,13 +59,22 @@ def build_preprocessor(schema: Schema, options: TransformConfig) -> ColumnTransf
             steps.append(("scale", StandardScaler()))
         parts.append(("num", Pipeline(steps), numeric))
     if categorical:
-        encoder = OneHotEncoder(
-            handle_unknown="infrequent_if_exist" if options.max_categories else "ignore",
-            max_categories=options.max_categories,
-            sparse_output=False,
-            dtype=float,
-        )
-        parts.append(("cat", Pipeline([("impute", SimpleImputer(strategy="most_frequent", keep_empty_features=True)), ("onehot", encoder)]), categorical))
+        encoder: Any
+        if options.categorical_encoding == "native":
+            encoder = OrdinalEncoder(
+                handle_unknown="use_encoded_value",
+                unknown_value=-1,
+                max_categories=options.max_categories,
+                dtype=float,
+            )
+        else:
+            encoder = OneHotEncoder(
+                handle_unknown="infrequent_if_exist" if options.max_categories else "ignore",
+                max_categories=options.max_categories,
+                sparse_output=False,
+                dtype=float,
+            )
+        parts.append(("cat", Pipeline([("impute", SimpleImputer(strategy="most_frequent", keep_empty_features=True)), ("encode", encoder)]), categorical))
     if not parts:
         raise InputError("the schema has no feature columns (numerical or categorical)", hint="check the schema YAML")
     return ColumnTransformer(parts, sparse_threshold=0.0, verbose_feature_names_out=True)
@@ -95,6 +108,20 @@ def fit_preprocessor(
             steps.append(("scale", clone(pipeline.steps[1][1]).fit(imputer.transform(numeric))))
         pipeline.steps = steps
     return preprocessor
+
+
+def feature_types(preprocessor: ColumnTransformer) -> list[str]:
+    """XGBoost's type of each output column: "c" for a native category code, "q" otherwise."""
+    from sklearn.preprocessing import OrdinalEncoder
+
+    width = max((s.stop for s in preprocessor.output_indices_.values()), default=0)
+    types = ["q"] * width
+    for name, part, _ in preprocessor.transformers_:
+        last = part.steps[-1][1] if hasattr(part, "steps") else part
+        if isinstance(last, OrdinalEncoder):
+            where = preprocessor.output_indices_[name]
+            types[where] = ["c"] * (where.stop - where.start)
+    return types
 
 
 def feature_frame(schema: Schema, frame: pd.DataFrame) -> pd.DataFrame:
@@ -173,7 +200,8 @@ class FastTransform:
     steps (the scaler) run their own `transform`. Imputed rows are remembered across chunks (up to
 `IMPUTED_CACHE_ROWS`), so a gap pattern seen before is not imputed again. Categorical part: most-frequent fill and one-hot
     encoding are looked up from the fitted `statistics_` and `categories_` with a sorted search,
-    unknown categories giving all zeros as `handle_unknown="ignore"` does.
+    unknown categories giving all zeros as `handle_unknown="ignore"` does; with the native
+    encoding (OrdinalEncoder) the same search gives the code, unknown categories `unknown_value`.
     """
 
     def __init__(self, preprocessor: ColumnTransformer) -> None:
@@ -185,6 +213,7 @@ class FastTransform:
         self.categorical_columns: list[str] = []
         self._numeric: tuple[slice, Any, list[Any]] | None = None
         self._categorical: list[tuple[int, str, np.ndarray, np.ndarray]] = []
+        self._unknown_code: float | None = None  # set for the native (ordinal) encoding
         for name, part, columns in preprocessor.transformers_:
             if part == "drop" or not len(columns):
                 continue
@@ -193,7 +222,7 @@ class FastTransform:
                 self._numeric = _numeric_plan(part, out)
                 self.numeric_columns = list(columns)
             elif name == "cat" and not self._categorical:
-                self._categorical = _categorical_plan(part, out, list(columns))
+                self._categorical, self._unknown_code = _categorical_plan(part, out, list(columns))
                 self.categorical_columns = list(columns)
             else:
                 raise ValueError(f"no fast path for transformer {name!r}")
@@ -213,7 +242,10 @@ class FastTransform:
             slot = np.searchsorted(ordered, filled)
             slot[slot == len(ordered)] = 0
             known = ordered[slot] == filled
-            out[np.flatnonzero(known), offset + positions[slot[known]]] = 1.0
+            if self._unknown_code is None:
+                out[np.flatnonzero(known), offset + positions[slot[known]]] = 1.0
+            else:
+                out[:, offset] = np.where(known, positions[slot], self._unknown_code)
         return out
 
 
@@ -262,20 +294,29 @@ def _numeric_part(
     return np.asarray(values)
 
 
-def _categorical_plan(pipeline: Any, where: slice, columns: list[str]) -> list[tuple[int, str, np.ndarray, np.ndarray]]:
+def _categorical_plan(
+    pipeline: Any, where: slice, columns: list[str]
+) -> tuple[list[tuple[int, str, np.ndarray, np.ndarray]], float | None]:
+    """(per column: output offset, fill, sorted categories, their positions), and the unknown
+    code for an OrdinalEncoder (None for one-hot)."""
     import numpy as np
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import OneHotEncoder
+    from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
 
     steps = [step for _, step in pipeline.steps] if isinstance(pipeline, Pipeline) else []
-    if len(steps) != 2 or not isinstance(steps[0], SimpleImputer) or not isinstance(steps[1], OneHotEncoder):
-        raise ValueError("categorical part is not SimpleImputer + OneHotEncoder")
+    if len(steps) != 2 or not isinstance(steps[0], SimpleImputer) or not isinstance(steps[1], (OneHotEncoder, OrdinalEncoder)):
+        raise ValueError("categorical part is not SimpleImputer + OneHotEncoder or OrdinalEncoder")
     imputer, encoder = steps
     missing_values = imputer.missing_values
     if imputer.add_indicator or not (isinstance(missing_values, float) and np.isnan(missing_values)):
         raise ValueError("categorical imputer is not a plain NaN imputer")
-    if encoder.handle_unknown != "ignore" or encoder.drop_idx_ is not None or getattr(encoder, "_infrequent_enabled", True):
+    unknown_code: float | None = None
+    if isinstance(encoder, OrdinalEncoder):
+        if encoder.handle_unknown != "use_encoded_value" or getattr(encoder, "_infrequent_enabled", True):
+            raise ValueError("ordinal encoder uses infrequent categories or errors on unknown ones")
+        unknown_code = float(encoder.unknown_value)
+    elif encoder.handle_unknown != "ignore" or encoder.drop_idx_ is not None or getattr(encoder, "_infrequent_enabled", True):
         raise ValueError("encoder uses drop or infrequent categories")
     plan = []
     offset = where.start
@@ -287,10 +328,10 @@ def _categorical_plan(pipeline: Any, where: slice, columns: list[str]) -> list[t
             raise ValueError(f"column {column!r} has categories numpy strings cannot hold")
         order = np.argsort(text, kind="stable")
         plan.append((offset, fill, text[order], order))
-        offset += len(categories)
+        offset += len(categories) if unknown_code is None else 1
     if offset != where.stop:
-        raise ValueError("one-hot width does not match the encoder output")
-    return plan
+        raise ValueError("categorical width does not match the encoder output")
+    return plan, unknown_code
 
 
 def fast_transform(preprocessor: ColumnTransformer) -> FastTransform | None:

@@ -3,14 +3,22 @@
 1. NSL-KDD: `netsec` stages (etl → transform → train, the repository's config/config.yaml) on
    KDDTrain+_20Percent.txt, then `run_predict` on KDDTest+.txt; accuracy, precision, recall and F1
    of the predictions against KDDTest+'s labels (1 = intrusion). A plain XGBoost (default
-   hyperparameters, categorical columns as ordinal codes) is trained and scored in the same run.
+   hyperparameters, categorical columns as ordinal codes, the whole training file) is trained and
+   scored in the same run.
 2. Phishing: the stages on phishing_websites.tsv (target `Result`, 1 = legitimate) with the
-   config's stratified split; accuracy on the test split, and the plain XGBoost on the same split.
+   config's stratified split; scores on the test split, and the plain XGBoost on the same split.
+
+`--seeds 42,1,2` repeats both with split.seed = model.seed = each seed (the phishing split, the
+NSL-KDD train/test split of the training file, the early-stopping slice and XGBoost's
+subsampling all change) and prints every run, then the mean and minimum accuracy.
 Every run happens in a temporary project folder; MLflow tracking is switched off.
+
+    .venv/bin/python scripts/bench_quality.py [--seeds 42,1,2,3,4]
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 import tempfile
 import time
@@ -22,9 +30,10 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 DATA = REPO.parent / "shared" / "data"
+Scores = dict[str, float]
 
 
-def _config(root: Path, **data: Any) -> Any:
+def _config(root: Path, seed: int, **data: Any) -> Any:
     from netsec_cli.config import load_config
 
     raw = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
@@ -32,28 +41,30 @@ def _config(root: Path, **data: Any) -> Any:
     raw["logging"]["config_file"] = str(REPO / "config" / "logging.yaml")
     raw["tracking"]["enabled"] = False
     raw["data"].update(data)
+    raw["split"]["seed"] = seed
+    raw["model"]["seed"] = seed
     (root / "config").mkdir(parents=True, exist_ok=True)
     path = root / "config" / "config.yaml"
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
     return load_config(path)
 
 
-def _scores(y_true: Any, y_pred: Any) -> dict[str, float]:
+def _scores(y_true: Any, y_pred: Any) -> Scores:
     from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
 
     return {
-        "accuracy": accuracy_score(y_true, y_pred),
-        "precision": precision_score(y_true, y_pred),
-        "recall": recall_score(y_true, y_pred),
-        "f1": f1_score(y_true, y_pred),
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "precision": float(precision_score(y_true, y_pred)),
+        "recall": float(recall_score(y_true, y_pred)),
+        "f1": float(f1_score(y_true, y_pred)),
     }
 
 
-def _line(name: str, scores: dict[str, float]) -> str:
-    return f"{name:<34}" + "  ".join(f"{k} {v:.4f}" for k, v in scores.items())
+def _line(name: str, scores: Scores) -> str:
+    return f"{name:<30}" + "  ".join(f"{k} {v:.4f}" for k, v in scores.items())
 
 
-def _plain_xgboost(train: Any, test: Any, features: list[str], target: Any, test_target: Any) -> dict[str, float]:
+def _plain_xgboost(train: Any, test: Any, features: list[str], target: Any, test_target: Any, seed: int) -> Scores:
     import pandas as pd
     from xgboost import XGBClassifier
 
@@ -63,11 +74,12 @@ def _plain_xgboost(train: Any, test: Any, features: list[str], target: Any, test
             categories = pd.Index(sorted(x_train[column].astype(str).unique()))
             x_train[column] = categories.get_indexer(x_train[column].astype(str))
             x_test[column] = categories.get_indexer(x_test[column].astype(str))
-    model = XGBClassifier(random_state=42).fit(x_train, target)
+    model = XGBClassifier(random_state=seed).fit(x_train, target)
     return _scores(test_target, model.predict(x_test))
 
 
-def bench_nsl_kdd(root: Path) -> None:
+def bench_nsl_kdd(root: Path, seed: int) -> dict[str, Any]:
+    """netsec and plain XGBoost trained on KDDTrain+_20Percent, scored on KDDTest+."""
     import pandas as pd
 
     from netsec_cli.schema import Schema, shipped_schema
@@ -76,7 +88,7 @@ def bench_nsl_kdd(root: Path) -> None:
     from netsec_cli.stages.train import run_train
     from netsec_cli.stages.transform import run_transform
 
-    config = _config(root)
+    config = _config(root, seed)
     started = time.perf_counter()
     run_etl(config, source=str(DATA / "KDDTrain+_20Percent.txt"))
     run_transform(config)
@@ -89,13 +101,17 @@ def bench_nsl_kdd(root: Path) -> None:
     test = pd.read_csv(DATA / "KDDTest+.txt", header=None, names=schema.columns)
     truth = (test["label"] != "normal").astype(int).to_numpy()
     predicted = (pd.read_parquet(output)["prediction"] == -1).astype(int).to_numpy()
-    print(f"NSL-KDD: train KDDTrain+_20Percent ({len(train):,} rows), test KDDTest+ ({len(test):,} rows)")
-    print(_line("  netsec (config defaults)", _scores(truth, predicted)) + f"  [{elapsed:.1f}s, best_iteration {trained.best_iteration}]")
-    baseline = _plain_xgboost(train, test, schema.features, (train["label"] != "normal").astype(int), truth)
-    print(_line("  plain XGBoost (defaults)", baseline))
+    baseline = _plain_xgboost(train, test, schema.features, (train["label"] != "normal").astype(int), truth, seed)
+    return {
+        "netsec": _scores(truth, predicted),
+        "plain": baseline,
+        "info": f"[pipeline {elapsed:.1f}s, train {trained.duration:.1f}s, best_iteration {trained.best_iteration}]",
+        "rows": (len(train), len(test)),
+    }
 
 
-def bench_phishing(root: Path) -> None:
+def bench_phishing(root: Path, seed: int) -> dict[str, Any]:
+    """netsec and plain XGBoost on the config's stratified split of phishing_websites.tsv."""
     import pandas as pd
 
     from netsec_cli.schema import Schema
@@ -103,7 +119,7 @@ def bench_phishing(root: Path) -> None:
     from netsec_cli.stages.train import run_train
     from netsec_cli.stages.transform import run_transform
 
-    config = _config(root, target="Result", normal_value=1, drop_columns=[])
+    config = _config(root, seed, target="Result", normal_value=1, drop_columns=[])
     run_etl(config, source=str(DATA / "phishing_websites.tsv"), target="Result", normal_value="1")
     run_transform(config)
     trained = run_train(config)
@@ -111,23 +127,46 @@ def bench_phishing(root: Path) -> None:
     schema = Schema.load(etl_dir / "schema.yaml")
     train, test = pd.read_parquet(etl_dir / "train.parquet"), pd.read_parquet(etl_dir / "test.parquet")
     truth = (~schema.is_normal(test["Result"])).astype(int)
-    baseline = _plain_xgboost(train, test, schema.features, (~schema.is_normal(train["Result"])).astype(int), truth)
-    print(f"Phishing: stratified split ({len(train):,} train / {len(test):,} test rows)")
-    netsec = {k: trained.metrics[k] for k in ("accuracy", "precision", "recall", "f1")}
-    print(_line("  netsec (config defaults)", netsec))
-    print(_line("  plain XGBoost (defaults)", baseline))
+    baseline = _plain_xgboost(train, test, schema.features, (~schema.is_normal(train["Result"])).astype(int), truth, seed)
+    return {
+        "netsec": {k: float(trained.metrics[k]) for k in ("accuracy", "precision", "recall", "f1")},
+        "plain": baseline,
+        "info": f"[train {trained.duration:.1f}s, best_iteration {trained.best_iteration}]",
+        "rows": (len(train), len(test)),
+    }
 
 
-def main() -> int:
+def _summary(runs: list[dict[str, Any]]) -> None:
+    for who in ("netsec", "plain"):
+        accuracy = [run[who]["accuracy"] for run in runs]
+        print(f"  {who:<10} accuracy mean {sum(accuracy) / len(accuracy):.4f}  min {min(accuracy):.4f}  max {max(accuracy):.4f}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", default="42", help="comma-separated split/model seeds (default 42)")
+    args = parser.parse_args(argv)
+    seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     if not DATA.is_dir():
         print(f"SKIP: {DATA} is absent")
         return 0
     import logging
 
     logging.getLogger("netsec_cli").setLevel(logging.WARNING)
-    with tempfile.TemporaryDirectory(prefix="netsec-bench-") as tmp:
-        bench_nsl_kdd(Path(tmp) / "kdd")
-        bench_phishing(Path(tmp) / "phishing")
+    for name, bench in (("NSL-KDD", bench_nsl_kdd), ("Phishing", bench_phishing)):
+        runs = []
+        for seed in seeds:
+            with tempfile.TemporaryDirectory(prefix="netsec-bench-") as tmp:
+                run = bench(Path(tmp), seed)
+            if not runs:
+                train_rows, test_rows = run["rows"]
+                where = "KDDTrain+_20Percent -> KDDTest+" if name == "NSL-KDD" else "stratified split"
+                print(f"{name}: {where} ({train_rows:,} train / {test_rows:,} test rows)")
+            runs.append(run)
+            print(_line(f"  seed {seed:<4} netsec", run["netsec"]) + f"  {run['info']}")
+            print(_line(f"  seed {seed:<4} plain XGBoost", run["plain"]))
+        if len(runs) > 1:
+            _summary(runs)
     return 0
 
 

@@ -88,3 +88,25 @@ def test_train_before_transform_names_the_command(project: Project) -> None:
     result = project.invoke("train")
     assert result.exit_code == 2
     assert "run `netsec transform` before `netsec train`" in result.stderr
+
+
+@pytest.mark.parametrize("encoding", ["native", "onehot"])
+def test_category_codes_are_categorical_features_of_the_model(project: Project, encoding: str) -> None:
+    from xgboost import Booster
+
+    project.update_config(**{"tracking.enabled": False, "transform.categorical_encoding": encoding})
+    _prepare(project)
+    result = project.invoke("train", "--json")
+    assert result.exit_code == 0, result.output
+    info = json.loads((project.artifacts / "train" / "model_info.json").read_text())
+    booster = Booster()
+    booster.load_model(str(project.artifacts / "train" / "model.ubj"))
+    categorical = [n for n, t in zip(info["feature_names"], info["feature_types"], strict=True) if t == "c"]
+    if encoding == "native":
+        assert categorical == ["cat__protocol_type", "cat__service", "cat__flag"]
+        assert booster.feature_types == info["feature_types"]
+        splits = booster.trees_to_dataframe()
+        assert splits["Category"].notna().any()  # at least one split on a set of categories
+    else:
+        assert categorical == [] and any(n.startswith("cat__service_") for n in info["feature_names"])
+    assert json.loads(result.stdout)["metrics"]["accuracy"] > 0.9

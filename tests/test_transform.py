@@ -13,7 +13,9 @@ import pytest
 from netsec_cli.config import TransformConfig
 from netsec_cli.errors import InputError
 from netsec_cli.preprocessing import (
+    fast_transform,
     feature_frame,
+    feature_types,
     fit_preprocessor,
     load_preprocessor,
     save_preprocessor,
@@ -52,6 +54,8 @@ def _frame(rows: int = 300, seed: int = 0) -> tuple[Schema, pd.DataFrame]:
     [
         TransformConfig(),
         TransformConfig(scaler="standard", max_categories=2),
+        TransformConfig(scaler="standard", max_categories=2, categorical_encoding="onehot"),
+        TransformConfig(categorical_encoding="onehot"),
         TransformConfig(scaler="none", imputer_max_rows=50),
     ],
 )
@@ -67,6 +71,37 @@ def test_round_trip_gives_identical_transforms(tmp_path: Path, options: Transfor
     for data in (features, unseen):
         assert np.array_equal(transform_features(fitted, data), transform_features(loaded, data))
     assert not np.isnan(transform_features(loaded, unseen)).any()
+
+
+def test_native_encoding_gives_one_code_column_per_category_column() -> None:
+    schema, frame = _frame()
+    features = feature_frame(schema, frame)
+    native = fit_preprocessor(schema, TransformConfig(), features)
+    onehot = fit_preprocessor(schema, TransformConfig(categorical_encoding="onehot"), features)
+    unseen = features.copy()
+    unseen.loc[:5, "flag"] = "NEVER_SEEN"
+    codes = transform_features(native, unseen)
+    assert codes.shape[1] == 4 and transform_features(onehot, unseen).shape[1] == 2 + 3 + 4
+    assert feature_types(native) == ["q", "q", "c", "c"] and set(feature_types(onehot)) == {"q"}
+    flag = codes[:, 3]
+    assert (flag[:6] == -1).all() and set(flag[6:]) == {0.0, 1.0, 2.0, 3.0}  # REJ RSTO S0 SF, sorted
+    assert np.array_equal(flag[6:], np.searchsorted(["REJ", "RSTO", "S0", "SF"], unseen["flag"][6:]))
+    fast = fast_transform(native)
+    assert fast is not None
+    numeric = unseen[fast.numeric_columns].to_numpy(dtype=np.float64)
+    categorical = [
+        (unseen[c].fillna("").to_numpy(dtype=str), unseen[c].isna().to_numpy()) for c in fast.categorical_columns
+    ]
+    assert np.array_equal(fast.transform(numeric, categorical), codes)
+
+
+def test_smote_with_native_encoding_is_a_config_error(project: Project) -> None:
+    project.update_config(**{"transform.smote": True})
+    result = project.invoke("etl", "--source", "synthetic")
+    assert result.exit_code == 2
+    assert "transform" in result.stderr and "needs categorical_encoding: onehot" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (project.artifacts / "etl").exists()
 
 
 def test_knn_imputer_is_fitted_on_a_bounded_sample() -> None:
@@ -123,7 +158,7 @@ def test_cli_transform_writes_arrays_and_preprocessor(project: Project) -> None:
 
 
 def test_cli_transform_with_smote_balances_training_split_only(project: Project) -> None:
-    project.update_config(**{"transform.smote": True})
+    project.update_config(**{"transform.smote": True, "transform.categorical_encoding": "onehot"})
     assert project.invoke("etl", "--source", "synthetic").exit_code == 0
     result = project.invoke("transform", "--json")
     assert result.exit_code == 0, result.output

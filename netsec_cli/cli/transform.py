@@ -26,7 +26,7 @@ def _render(result: Any) -> None:
 
 
 def transform(ctx: typer.Context, json_output: JsonOption = False, sync: SyncOption = False) -> None:
-    """Impute, scale and one-hot encode the ETL split (fitted on train only); optional SMOTE."""
+    """Impute, scale and encode categories of the ETL split (fitted on train only); optional SMOTE."""
     from netsec_cli.stages.transform import run_transform
 
     config = get_state(ctx).config

@@ -2,12 +2,16 @@
 
 Reads artifacts/transform; writes artifacts/train/:
   model.ubj        the booster in XGBoost's own UBJSON format (never pickle)
-  model_info.json  feature names, best iteration, threshold, and the sha256 of the preprocessor
-                   it was trained with (predict refuses a model/preprocessor mismatch)
+  model_info.json  feature names and types, best iteration, threshold, and the sha256 of the
+                   preprocessor it was trained with (predict refuses a model/preprocessor mismatch)
   metrics.json     accuracy, precision, recall, F1, ROC-AUC and the confusion matrix on the test split
   tracking.json    the MLflow run id and registered model version (or why tracking failed)
 
 Order: fit, write the files into the staging folder, log the run to MLflow, publish the folder.
+Columns the preprocessor encoded as native category codes (`transform.categorical_encoding:
+native`) are declared categorical to XGBoost (`feature_types` "c", saved inside the model), so
+its splits group categories instead of testing one at a time.
+
 If MLflow fails the folder is still published (the new model is usable) and a ServiceError
 (exit 4) is raised afterwards. A failure before publishing leaves the previous model in place.
 """
@@ -23,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from netsec_cli.artifacts import MANIFEST, pipeline_lock, staged_stage, write_json_atomic
 from netsec_cli.errors import ConfigError, InputError, NetsecError
 from netsec_cli.logging_setup import stage_log
-from netsec_cli.preprocessing import PREPROCESSOR_FILE
+from netsec_cli.preprocessing import PREPROCESSOR_FILE, feature_types, load_preprocessor
 from netsec_cli.progress import NO_PROGRESS, Progress
 from netsec_cli.stages.transform import checked_stage
 
@@ -96,8 +100,11 @@ def evaluate(y_true: np.ndarray, probability: np.ndarray, threshold: float) -> d
     }
 
 
-def fit_model(config: Config, x: np.ndarray, y: np.ndarray) -> tuple[Any, int, int]:
-    """Fit XGBClassifier with early stopping on a stratified validation slice; (model, fit rows, val rows)."""
+def fit_model(config: Config, x: np.ndarray, y: np.ndarray, types: list[str] | None = None) -> tuple[Any, int, int]:
+    """Fit XGBClassifier with early stopping on a stratified validation slice; (model, fit rows, val rows).
+
+    `types` gives XGBoost's type per column ("q" numeric, "c" categorical code); any "c" switches
+    on XGBoost's native categorical splits."""
     import numpy as np
     from sklearn.model_selection import train_test_split
     from xgboost import XGBClassifier
@@ -112,6 +119,8 @@ def fit_model(config: Config, x: np.ndarray, y: np.ndarray) -> tuple[Any, int, i
         x, y, test_size=options.validation_fraction, stratify=stratify, random_state=options.seed
     )
     params = {"random_state": options.seed, "eval_metric": "logloss", **options.hyperparameters}
+    if types and "c" in types:
+        params.update(feature_types=types, enable_categorical=True)
     try:
         model = XGBClassifier(early_stopping_rounds=options.early_stopping_rounds, **params)
         model.fit(x_fit, y_fit, eval_set=[(x_val, y_val)], verbose=False)
@@ -130,8 +139,14 @@ def run_train(config: Config, *, progress: Progress = NO_PROGRESS) -> TrainResul
         x_train, y_train = _load_array(transform_dir / "X_train.npy"), _load_array(transform_dir / "y_train.npy")
         x_test, y_test = _load_array(transform_dir / "X_test.npy"), _load_array(transform_dir / "y_test.npy")
         names = json.loads((transform_dir / "feature_names.json").read_text(encoding="utf-8"))
+        types = feature_types(load_preprocessor(transform_dir / PREPROCESSOR_FILE))
+        if len(types) != x_train.shape[1]:
+            raise InputError(
+                f"{transform_dir} is inconsistent: the preprocessor gives {len(types)} columns, X_train has {x_train.shape[1]}",
+                hint="re-run `netsec transform`",
+            )
         with progress.task("train", total=3) as bar:
-            model, fit_rows, val_rows = fit_model(config, x_train, y_train)
+            model, fit_rows, val_rows = fit_model(config, x_train, y_train, types)
             bar.advance()
             metrics = evaluate(y_test, model.predict_proba(x_test)[:, 1], config.predict.threshold)
             best = getattr(model, "best_iteration", None)
@@ -144,6 +159,7 @@ def run_train(config: Config, *, progress: Progress = NO_PROGRESS) -> TrainResul
                 info = {
                     "format": "xgboost-ubj",
                     "feature_names": names,
+                    "feature_types": types,
                     "best_iteration": best,
                     "threshold": config.predict.threshold,
                     "preprocessor_sha256": preprocessor_digest(transform_dir),
