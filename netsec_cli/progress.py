@@ -17,7 +17,9 @@ class TaskHandle(Protocol):
 
 
 class Progress(Protocol):
-    def task(self, description: str, total: float | None = None) -> contextlib.AbstractContextManager[TaskHandle]: ...
+    def task(
+        self, description: str, total: float | None = None, unit: str = "items"
+    ) -> contextlib.AbstractContextManager[TaskHandle]: ...
 
 
 class _NullTask:
@@ -29,7 +31,7 @@ class NullProgress:
     """Progress that reports nothing (library and test default)."""
 
     @contextlib.contextmanager
-    def task(self, description: str, total: float | None = None) -> Iterator[TaskHandle]:
+    def task(self, description: str, total: float | None = None, unit: str = "items") -> Iterator[TaskHandle]:
         yield _NullTask()
 
 
@@ -52,24 +54,28 @@ class RichProgress:
         self.enabled = enabled
 
     @contextlib.contextmanager
-    def task(self, description: str, total: float | None = None) -> Iterator[TaskHandle]:
+    def task(self, description: str, total: float | None = None, unit: str = "items") -> Iterator[TaskHandle]:
+        """A bar for `total` items, or bytes (shown as sizes and speed) when `unit` is "bytes"."""
         if not self.enabled:
             yield _NullTask()
             return
         from rich.console import Console
         from rich.progress import (
             BarColumn,
+            DownloadColumn,
             MofNCompleteColumn,
             TextColumn,
             TimeElapsedColumn,
             TimeRemainingColumn,
+            TransferSpeedColumn,
         )
         from rich.progress import Progress as RichBar
 
+        counts = (DownloadColumn(), TransferSpeedColumn()) if unit == "bytes" else (MofNCompleteColumn(),)
         bar = RichBar(
             TextColumn("{task.description}"),
             BarColumn(),
-            MofNCompleteColumn(),
+            *counts,
             TimeElapsedColumn(),
             TimeRemainingColumn(),
             console=Console(stderr=True),

@@ -599,7 +599,7 @@ def push(
     if uploads:
         data = [u for u in uploads if not u[0].endswith("/" + MANIFEST)]
         manifests = [u for u in uploads if u[0].endswith("/" + MANIFEST)]
-        with progress.task(f"push {len(uploads)} files", total=total) as task:
+        with progress.task(f"push {len(uploads)} files", total=total, unit="bytes") as task:
             for batch in (data, manifests):
                 if batch:
                     outcome.transferred += len(mirror.upload_all(batch, task))
@@ -761,7 +761,9 @@ def pull(
             temp = _mkdir(target.parent) / f".{target.name}.{os.getpid()}-{number}.part"
             fetches.append(_Fetch(obj, temp, obj.sha256, target))
         if fetches:
-            with progress.task(f"pull {len(fetches)} files", total=sum(f.obj.size for f in fetches)) as task:
+            with progress.task(
+                f"pull {len(fetches)} files", total=sum(f.obj.size for f in fetches), unit="bytes"
+            ) as task:
                 _download_verified(mirror, fetches, task)
         for stage, staging in staged:
             _check_staging(mirror, stage, staging)
