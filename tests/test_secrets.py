@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import os
@@ -19,7 +18,7 @@ import pytest
 from netsec_cli.config import load_config
 from netsec_cli.errors import SecretsError
 from netsec_cli.secrets.runtime import AwsCredentials, load_aws_credentials
-from tests.fixtures.age import FakeAws, new_fake_aws
+from tests.fixtures.age import FakeAws, flip, new_fake_aws
 from tests.fixtures.project import Project
 
 CREDENTIALS = Path("config") / "aws_credentials.yaml"
@@ -32,20 +31,6 @@ def init(project: Project, aws: FakeAws, *args: str, **extra_env: str):  # noqa:
 
 def load(project: Project) -> AwsCredentials | None:
     return load_aws_credentials(load_config(project.config_path))
-
-
-def flip(text: str, anchor: str, field: str = "data") -> str:
-    """Flip one bit of the base64 `field` of the ENC value on the line starting with `anchor`."""
-    lines = text.splitlines(keepends=True)
-    for i, line in enumerate(lines):
-        if line.lstrip().startswith(anchor):
-            match = re.search(rf"{field}:([A-Za-z0-9+/=]+)", line)
-            assert match, line
-            raw = bytearray(base64.b64decode(match[1]))
-            raw[0] ^= 0x01
-            lines[i] = line.replace(match[1], base64.b64encode(bytes(raw)).decode(), 1)
-            return "".join(lines)
-    raise AssertionError(f"{anchor} not found")
 
 
 def test_init_from_env_without_terminal_then_show_and_decrypt(secrets_project: Project, fake_aws: FakeAws) -> None:

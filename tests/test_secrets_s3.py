@@ -9,10 +9,8 @@ token), so a wrong secret, a missing token or a fallback to other keys is reject
 
 from __future__ import annotations
 
-import base64
 import json
 import os
-import re
 import socket
 import subprocess
 import sys
@@ -24,6 +22,7 @@ from typing import Any
 import pytest
 
 from netsec_cli.artifacts import staged_stage
+from tests.fixtures.age import flip
 from tests.fixtures.project import Project
 from tests.fixtures.s3 import ACCESS_KEY, S3, SECRET_KEY
 
@@ -204,20 +203,6 @@ def client_as(s3: S3, identity: Identity) -> Any:
 def remote_keys(s3: S3, identity: Identity) -> set[str]:
     listed = client_as(s3, identity).list_objects_v2(Bucket=s3.bucket, Prefix="netsec/artifacts/")
     return {item["Key"].removeprefix("netsec/artifacts/") for item in listed.get("Contents", [])}
-
-
-def flip(text: str, anchor: str) -> str:
-    """Flip one bit of the `data:` of the ENC value on the line starting with `anchor`."""
-    lines = text.splitlines(keepends=True)
-    for i, line in enumerate(lines):
-        if line.lstrip().startswith(anchor):
-            match = re.search(r"data:([A-Za-z0-9+/=]+)", line)
-            assert match, line
-            raw = bytearray(base64.b64decode(match[1]))
-            raw[0] ^= 0x01
-            lines[i] = line.replace(match[1], base64.b64encode(bytes(raw)).decode(), 1)
-            return "".join(lines)
-    raise AssertionError(f"{anchor} not found")
 
 
 # ---- the decrypted credentials are the ones S3 sees ------------------------------------------
