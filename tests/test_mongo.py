@@ -126,6 +126,7 @@ def test_round_trip_synthetic_rows_equal_the_file(mongo_project: Project) -> Non
     result = mongo_project.invoke("etl", "--source", "mongo", "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["rows"] == 600
+    assert json.loads(result.stdout)["schema_origin"] == "nsl_kdd"
     _assert_raw_equals(mongo_project, source)
 
 
@@ -134,8 +135,9 @@ def test_round_trip_nsl_kdd_rows_equal_the_file(mongo_project: Project, shared_d
     source = shared_data / "KDDTrain+_20Percent.txt"
     report = _load(mongo_project, source)
     assert report["inserted"] == report["rows"] == 25192
-    result = mongo_project.invoke("etl", "--source", "mongo")
+    result = mongo_project.invoke("etl", "--source", "mongo", "--json")
     assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["schema_origin"] == "nsl_kdd"
     _assert_raw_equals(mongo_project, source)
 
 

@@ -144,7 +144,7 @@ def _load_mongo(config: Config, explicit: Schema | None, dest: Path, progress: P
     """Rows from the configured MongoDB collection, staged as Parquet by the mongo source."""
     import pandas as pd
 
-    from netsec_cli.sources.files import normalise_dtypes
+    from netsec_cli.sources.files import NSL_KDD, normalise_dtypes
     from netsec_cli.sources.mongo import read_collection
 
     rows = read_collection(config, dest=dest, schema=explicit, progress=progress)
@@ -153,7 +153,19 @@ def _load_mongo(config: Config, explicit: Schema | None, dest: Path, progress: P
     if frame.empty:
         raise InputError(f"MongoDB collection {config.mongo.database}.{config.mongo.collection} returned no rows")
     origin = f"mongo:{config.mongo.database}.{config.mongo.collection}"
-    return _Loaded(frame, explicit, "explicit" if explicit else "inferred", origin)
+    if explicit is not None:
+        return _Loaded(frame, explicit, "explicit", origin)
+    shipped = _shipped_layout(frame)
+    return _Loaded(frame, shipped, NSL_KDD if shipped else "inferred", origin)
+
+
+def _shipped_layout(frame: pd.DataFrame) -> Schema | None:
+    """The shipped NSL-KDD schema when the frame holds exactly its columns (difficulty optional)."""
+    from netsec_cli.sources.files import NSL_KDD
+
+    shipped = Schema.load(shipped_schema(NSL_KDD))
+    required = set(shipped.columns) - set(shipped.ignored)
+    return shipped if required <= set(frame.columns) <= set(shipped.columns) else None
 
 
 def _settle(
