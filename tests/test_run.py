@@ -54,3 +54,20 @@ def test_run_json_prints_the_failed_validation_report(project: Project) -> None:
     report = json.loads(result.stdout)
     assert report["passed"] is False
     assert any(f["column"] == "a" for f in report["failures"])
+
+
+def test_run_takes_target_and_normal_value_for_a_coded_target(project: Project) -> None:
+    import json
+
+    project.update_config(**{"tracking.enabled": False, "data.drop_columns": []})
+    rng = np.random.default_rng(0)
+    features = rng.choice([-1, 0, 1], size=(600, 5))
+    result_column = np.where(features[:, 0] + features[:, 1] > 0, -1, 1)
+    frame = pd.DataFrame(features, columns=[f"f{i}" for i in range(5)]).assign(Result=result_column)
+    frame.to_csv(project.root / "sites.tsv", sep="\t", index=False)
+    result = project.invoke("run", "--source", str(project.root / "sites.tsv"), "--target", "Result", "--normal-value", "1", "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["etl"]["target"] == "Result"
+    assert 0.3 < summary["etl"]["intrusion_share"] < 0.7
+    assert summary["train"]["metrics"]["accuracy"] > 0.9

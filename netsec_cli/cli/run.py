@@ -37,6 +37,10 @@ def run(
         str | None,
         typer.Option("--source", "-s", help="synthetic | mongo | a data file (default: data.source from config)."),
     ] = None,
+    target: Annotated[str | None, typer.Option("--target", help="Target column (default: data.target).")] = None,
+    normal_value: Annotated[
+        str | None, typer.Option("--normal-value", help="Target value meaning normal traffic, e.g. normal or 1.")
+    ] = None,
     json_output: JsonOption = False,
     sync: SyncOption = False,
 ) -> None:
@@ -45,7 +49,9 @@ def run(
 
     config = get_state(ctx).config
     try:
-        result = run_pipeline(config, source=source, progress=progress_for(json_output))
+        result = run_pipeline(
+            config, source=source, target=target, normal_value=normal_value, progress=progress_for(json_output)
+        )
     except ValidationFailed as failed:
         if failed.result is not None:
             emit(failed.result, json_output, render_validation)

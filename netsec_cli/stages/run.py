@@ -36,8 +36,18 @@ class RunResult:
     duration: float
 
 
-def run_pipeline(config: Config, *, source: str | None = None, progress: Progress = NO_PROGRESS) -> RunResult:
-    """Run etl, validate, transform and train in order under one pipeline lock."""
+def run_pipeline(
+    config: Config,
+    *,
+    source: str | None = None,
+    target: str | None = None,
+    normal_value: str | None = None,
+    progress: Progress = NO_PROGRESS,
+) -> RunResult:
+    """Run etl, validate, transform and train in order under one pipeline lock.
+
+    `source`, `target` and `normal_value` override `data.*` for the etl stage, as on `netsec etl`.
+    """
     from netsec_cli.stages.etl import run_etl
     from netsec_cli.stages.train import run_train
     from netsec_cli.stages.transform import run_transform
@@ -45,7 +55,7 @@ def run_pipeline(config: Config, *, source: str | None = None, progress: Progres
 
     started = time.perf_counter()
     with pipeline_lock(config.artifacts_dir), stage_log("run", source=source or config.data.source) as log:
-        etl = run_etl(config, source=source, progress=progress)
+        etl = run_etl(config, source=source, target=target, normal_value=normal_value, progress=progress)
         checked = run_validate(config, progress=progress)
         if not checked.passed:
             error = validation_error(checked)
