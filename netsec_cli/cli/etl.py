@@ -9,7 +9,7 @@ import typer
 
 from netsec_cli.cli import etl_load
 from netsec_cli.cli.common import after_stage, progress_for
-from netsec_cli.cli.options import JsonOption, SyncOption
+from netsec_cli.cli.options import JsonOption, NormalValueOption, SourceOption, SyncOption, TargetOption
 from netsec_cli.cli.output import console, emit, err_console, key_value_table
 from netsec_cli.cli.state import get_state
 
@@ -25,17 +25,12 @@ app = typer.Typer(
 @app.callback(invoke_without_command=True)
 def etl(
     ctx: typer.Context,
-    source: Annotated[
-        str | None,
-        typer.Option("--source", "-s", help="synthetic | mongo | a .csv/.tsv/.txt/.parquet file (default: data.source)."),
-    ] = None,
+    source: SourceOption = None,
     schema: Annotated[
         Path | None, typer.Option("--schema", help="Schema YAML naming and typing the columns (default: data.schema).")
     ] = None,
-    target: Annotated[str | None, typer.Option("--target", help="Target column (default: data.target).")] = None,
-    normal_value: Annotated[
-        str | None, typer.Option("--normal-value", help="Target value meaning normal traffic, e.g. normal or 1.")
-    ] = None,
+    target: TargetOption = None,
+    normal_value: NormalValueOption = None,
     json_output: JsonOption = False,
     sync: SyncOption = False,
 ) -> None:

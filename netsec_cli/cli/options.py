@@ -11,3 +11,11 @@ SyncOption = Annotated[
     bool,
     typer.Option("--sync", help="Mirror this stage's artifacts to S3 when it finishes (or set aws.sync_after_stage)."),
 ]
+SourceOption = Annotated[
+    str | None,
+    typer.Option("--source", "-s", help="synthetic | mongo | a .csv/.tsv/.txt/.parquet file (default: data.source)."),
+]
+TargetOption = Annotated[str | None, typer.Option("--target", help="Target column (default: data.target).")]
+NormalValueOption = Annotated[
+    str | None, typer.Option("--normal-value", help="Target value meaning normal traffic, e.g. normal or 1.")
+]

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 
 from netsec_cli.cli.common import after_stage, progress_for
-from netsec_cli.cli.options import JsonOption, SyncOption
+from netsec_cli.cli.options import JsonOption, NormalValueOption, SourceOption, SyncOption, TargetOption
 from netsec_cli.cli.output import console, emit, key_value_table
 from netsec_cli.cli.state import get_state
 from netsec_cli.cli.validate import render_validation
@@ -33,14 +33,9 @@ def _render(result: Any) -> None:
 
 def run(
     ctx: typer.Context,
-    source: Annotated[
-        str | None,
-        typer.Option("--source", "-s", help="synthetic | mongo | a data file (default: data.source from config)."),
-    ] = None,
-    target: Annotated[str | None, typer.Option("--target", help="Target column (default: data.target).")] = None,
-    normal_value: Annotated[
-        str | None, typer.Option("--normal-value", help="Target value meaning normal traffic, e.g. normal or 1.")
-    ] = None,
+    source: SourceOption = None,
+    target: TargetOption = None,
+    normal_value: NormalValueOption = None,
     json_output: JsonOption = False,
     sync: SyncOption = False,
 ) -> None:
