@@ -329,13 +329,21 @@ def _yaml_str(text: str) -> str:
     return dumped.rstrip("\n").removesuffix("\n...").rstrip("\n")
 
 
-def _yaml_scalar(value: Any) -> str:
+def _null_bool_int(value: Any) -> str | None:
+    """The text of null, booleans and integers, spelt the same in YAML and JSON; else None."""
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
+    return None
+
+
+def _yaml_scalar(value: Any) -> str:
+    simple = _null_bool_int(value)
+    if simple is not None:
+        return simple
     if isinstance(value, float):
         if math.isnan(value):
             return ".nan"
@@ -416,12 +424,9 @@ def _json_value(value: Any, depth: int, indent: str) -> str:
         if not value:
             return "[]"
         return "[\n" + ",\n".join(f"{inner}{_json_value(v, depth + 1, indent)}" for v in value) + f"\n{pad}]"
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
+    simple = _null_bool_int(value)
+    if simple is not None:
+        return simple
     if isinstance(value, float):
         if math.isnan(value) or math.isinf(value):
             raise FormatError("NaN and infinities cannot be written to JSON")
