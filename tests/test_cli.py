@@ -85,3 +85,9 @@ def test_version_and_module_entry_point() -> None:
     out = subprocess.run([sys.executable, "-m", "netsec_cli", "--version"], capture_output=True, text=True)
     assert out.returncode == 0
     assert out.stdout.startswith("netsec ")
+
+
+def test_help_lists_commands_in_pipeline_order() -> None:
+    root = typer.main.get_command(app)
+    names = root.list_commands(typer.Context(root))
+    assert names == ["etl", "validate", "transform", "train", "predict", "run", "sync-s3", "secrets", "config"]

@@ -17,8 +17,17 @@ from netsec_cli.cli.state import AppState, get_state
 from netsec_cli.errors import EXIT_INTERNAL, NetsecError
 
 
+COMMAND_ORDER = ("etl", "validate", "transform", "train", "predict", "run", "sync-s3", "secrets", "config")
+
+
 class NetsecGroup(TyperGroup):
     """Turns NetsecError into one line on stderr and its exit code; tracebacks only with --debug."""
+
+    def list_commands(self, ctx: typer.Context) -> list[str]:
+        """Commands in pipeline order in `--help` (Typer would list groups after commands)."""
+        names = super().list_commands(ctx)
+        rank = {name: index for index, name in enumerate(COMMAND_ORDER)}
+        return sorted(names, key=lambda name: rank.get(name, len(rank)))
 
     def invoke(self, ctx: typer.Context) -> Any:
         try:
