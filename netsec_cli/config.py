@@ -13,7 +13,14 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    model_validator,
+)
 
 from netsec_cli.errors import ConfigError
 
@@ -25,11 +32,6 @@ class Section(BaseModel):
     """Base for every config section: unknown keys are errors, not silently ignored."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
-
-
-class ProjectConfig(Section):
-    name: str = "netsec"
-    version: str = "0.1.0"
 
 
 class PathsConfig(Section):
@@ -83,14 +85,7 @@ class TransformConfig(Section):
         return self
 
 
-class OptimizationConfig(Section):
-    algorithm: Literal["none", "random"] = "none"
-    n_trials: int = Field(default=20, ge=1)
-    timeout: int = Field(default=3600, ge=1)
-
-
 class ModelConfig(Section):
-    type: Literal["xgboost"] = "xgboost"
     hyperparameters: dict[str, Any] = Field(
         default_factory=lambda: {
             "n_estimators": 400,
@@ -104,7 +99,6 @@ class ModelConfig(Section):
     early_stopping_rounds: int = Field(default=30, ge=1)
     validation_fraction: float = Field(default=0.1, gt=0.0, lt=0.5)
     seed: int = 42
-    optimization: OptimizationConfig = Field(default_factory=OptimizationConfig)
 
 
 class IngestionAgentConfig(Section):
@@ -176,7 +170,6 @@ class SecretsConfig(Section):
 class Config(Section):
     """The whole of config.yaml."""
 
-    project: ProjectConfig = Field(default_factory=ProjectConfig)
     paths: PathsConfig = Field(default_factory=PathsConfig)
     data: DataConfig = Field(default_factory=DataConfig)
     split: SplitConfig = Field(default_factory=SplitConfig)

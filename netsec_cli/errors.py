@@ -6,15 +6,16 @@ Exit codes (documented in README.md):
   2 bad input or usage: missing/corrupt file, wrong columns, invalid config, bad credentials file
   3 validation or drift check failed
   4 an external service (MongoDB, S3, sops/age) failed after retries
+  5 another netsec run holds the artifacts lock (busy: try again, or pass --wait)
 """
 
 from __future__ import annotations
 
-EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_USAGE = 2
 EXIT_VALIDATION = 3
 EXIT_SERVICE = 4
+EXIT_BUSY = 5
 
 
 class NetsecError(Exception):
@@ -59,3 +60,9 @@ class ServiceError(NetsecError):
     """An external service (MongoDB, S3, sops/age binary) failed after retries."""
 
     exit_code = EXIT_SERVICE
+
+
+class LockBusy(NetsecError):
+    """Another netsec run holds the artifacts lock; trying again later will work."""
+
+    exit_code = EXIT_BUSY

@@ -1,7 +1,7 @@
 """Logging from config/logging.yaml (dictConfig), Rich on the console, rotating file under logs/.
 
-Secret values registered with `register_secret` and credentials inside URIs are masked by
-`RedactingFilter` in every record, whichever handler writes it.
+Every handler gets `netsec_cli.redaction.RedactingFilter`, which masks registered secrets and
+credentials inside URIs.
 """
 
 from __future__ import annotations
@@ -9,44 +9,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import logging.config
-import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-_SECRETS: set[str] = set()
-_URI_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]+):(?P<pw>[^@/\s]+)@")
-MASK = "***"
-
-log = logging.getLogger("netsec_cli")
-
-
-def register_secret(value: str | None) -> None:
-    """Mask `value` wherever it would appear in a log record from now on."""
-    if value and len(value) >= 4:
-        _SECRETS.add(value)
-
-
-def redact(text: str) -> str:
-    """Mask registered secrets and the user:password part of URIs in `text`."""
-    text = _URI_CREDENTIALS.sub(lambda m: f"{m['scheme']}{MASK}:{MASK}@", text)
-    for secret in sorted(_SECRETS, key=len, reverse=True):
-        text = text.replace(secret, MASK)
-    return text
-
-
-class RedactingFilter(logging.Filter):
-    """Rewrite each record's message (with its arguments merged in) through `redact`."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = redact(message)
-        if record.exc_info and record.exc_info[1] is not None:
-            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
-            record.exc_info = None
-        record.msg, record.args = cleaned, None
-        return True
 
 
 def _fill_placeholders(node: Any, logs_dir: Path) -> Any:
@@ -65,7 +31,7 @@ def default_logging_dict() -> dict[str, Any]:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"console": {"format": "%(message)s"}},
-        "filters": {"redact": {"()": "netsec_cli.logging_setup.RedactingFilter"}},
+        "filters": {"redact": {"()": "netsec_cli.redaction.RedactingFilter"}},
         "handlers": {
             "console": {
                 "class": "rich.logging.RichHandler",
@@ -97,7 +63,13 @@ def configure_logging(config_file: Path | None, logs_dir: Path, console_level: s
     handlers = spec.get("handlers", {})
     for name, handler in handlers.items():
         if "filename" in handler:
-            Path(handler["filename"]).parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(handler["filename"]).parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ConfigError(
+                    f"cannot create the log folder {folder}: {exc.strerror}", hint="fix paths.logs in config.yaml"
+                ) from None
         if handler.get("class") == "rich.logging.RichHandler":
             handler["level"] = console_level
             handler.setdefault("console", Console(stderr=True))
@@ -113,7 +85,7 @@ def stage_log(stage: str, **inputs: Any) -> Iterator[dict[str, Any]]:
     """Log a stage's start with its inputs, and its end with whatever the body put in the dict."""
     stage_logger = logging.getLogger(f"netsec_cli.stages.{stage}")
     details = ", ".join(f"{k}={v}" for k, v in inputs.items())
-    stage_logger.info("%s: start (%s)", stage, details)
+    stage_logger.info("%s: start%s", stage, f" ({details})" if details else "")
     summary: dict[str, Any] = {}
     started = time.perf_counter()
     try:

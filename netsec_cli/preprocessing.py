@@ -22,7 +22,7 @@ file naming any other type - a tampered or foreign file - is refused before anyt
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from netsec_cli.errors import InputError
 
@@ -44,7 +44,12 @@ def build_preprocessor(schema: Schema, options: TransformConfig) -> ColumnTransf
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import KNNImputer, SimpleImputer
     from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, RobustScaler, StandardScaler
+    from sklearn.preprocessing import (
+        OneHotEncoder,
+        OrdinalEncoder,
+        RobustScaler,
+        StandardScaler,
+    )
 
     numeric = [c for c in schema.features if c in set(schema.numerical)]
     categorical = [c for c in schema.features if c in set(schema.categorical)]
@@ -205,7 +210,6 @@ class FastTransform:
     """
 
     def __init__(self, preprocessor: ColumnTransformer) -> None:
-        import numpy as np
 
         self._imputed: dict[bytes, np.ndarray] = {}
         self.width = int(max((s.stop for s in preprocessor.output_indices_.values()), default=0))
@@ -332,6 +336,33 @@ def _categorical_plan(
     if offset != where.stop:
         raise ValueError("categorical width does not match the encoder output")
     return plan, unknown_code
+
+
+class ChunkArrays(Protocol):
+    """A chunk of input rows as plain arrays (netsec_cli.sources.tabular.FeatureChunk): float64
+    numerics (rows x numeric_columns, NaN missing), per categorical column (unicode values,
+    missing mask), and the same rows as the DataFrame scikit-learn takes."""
+
+    numeric_columns: list[str]
+    numeric: np.ndarray
+    categorical: dict[str, tuple[np.ndarray, np.ndarray]]
+
+    def frame(self) -> pd.DataFrame: ...
+
+
+def chunk_features(preprocessor: ColumnTransformer, fast: FastTransform | None, chunk: ChunkArrays) -> np.ndarray:
+    """The preprocessed float32 matrix of one chunk: `fast` when the preprocessor has the known
+    structure (equal to the scikit-learn transform), else scikit-learn on the chunk's DataFrame."""
+    import numpy as np
+
+    if fast is None:
+        return transform_features(preprocessor, chunk.frame())
+    numeric = chunk.numeric
+    if fast.numeric_columns != chunk.numeric_columns:
+        position = {name: j for j, name in enumerate(chunk.numeric_columns)}
+        numeric = numeric[:, [position[name] for name in fast.numeric_columns]]
+    categorical = [chunk.categorical[name] for name in fast.categorical_columns]
+    return np.ascontiguousarray(fast.transform(numeric, categorical), dtype=np.float32)
 
 
 def fast_transform(preprocessor: ColumnTransformer) -> FastTransform | None:

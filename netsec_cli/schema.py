@@ -60,13 +60,11 @@ class Schema(BaseModel):
         """Boolean mask of rows whose target equals the normal value (string-compared)."""
         return values.astype("string").str.strip() == str(self.normal_value)
 
-    def save(self, path: Path) -> None:
-        """Write the schema as YAML, atomically."""
+    def to_yaml(self) -> str:
+        """The schema as YAML text (what `load` reads)."""
         import yaml
 
-        from netsec_cli.artifacts import write_text_atomic
-
-        write_text_atomic(path, yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False))
+        return str(yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False))
 
     @classmethod
     def load(cls, path: Path) -> Schema:

@@ -77,8 +77,8 @@ def main() -> int:
     import pandas as pd
 
     from netsec_cli.config import load_config
-    from netsec_cli.predict_input import open_input
     from netsec_cli.preprocessing import transform_features
+    from netsec_cli.sources.tabular import open_input
     from netsec_cli.stages.etl import run_etl
     from netsec_cli.stages.predict import features, load_model
     from netsec_cli.stages.train import run_train

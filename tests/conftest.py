@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.fixtures.mongo",
     "tests.fixtures.s3",
     "tests.fixtures.age",
+    "tests.fixtures.trained",
 ]

@@ -69,3 +69,32 @@ def test_netsec_config_env_var(project: Project) -> None:
     result = project.runner.invoke(app, ["config", "validate", "--json"], env={"NETSEC_CONFIG": str(project.config_path)})
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["source"] == str(project.config_path)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("project:\n  name: netsec\n", "project: unknown key"),
+        ("model:\n  type: xgboost\n", "model.type: unknown key"),
+        ("model:\n  optimization: {algorithm: none}\n", "model.optimization: unknown key"),
+    ],
+)
+def test_keys_nothing_reads_are_unknown(tmp_path: Path, text: str, problem: str) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert str(err.value) == f"invalid config {path}: {problem}"
+
+
+def test_a_log_folder_that_cannot_be_created_is_a_config_error(project: Project) -> None:
+    from tests.helpers import assert_error
+
+    (project.root / "blocker").write_text("a file, not a folder")
+    project.update_config(**{"paths.logs": "blocker/logs"})
+    result = project.invoke("validate")
+    assert_error(
+        result,
+        2,
+        f"Error: cannot create the log folder {project.root / 'blocker' / 'logs'}: Not a directory (fix paths.logs in config.yaml)",
+    )

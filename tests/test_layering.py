@@ -40,3 +40,19 @@ def test_cli_layer_has_no_heavy_top_level_imports() -> None:
             if name.split(".")[0] in HEAVY:
                 offenders.append(f"{path.name}: {name}")
     assert offenders == []
+
+
+def test_import_contracts_hold() -> None:
+    """The layers, stage independence and acyclic packages of pyproject.toml (see ARCHITECTURE.md)."""
+    import subprocess
+    import sys
+
+    lint = Path(sys.executable).with_name("lint-imports")
+    result = subprocess.run([str(lint), "--no-cache"], cwd=PACKAGE.parent, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout
+
+
+def test_no_module_over_400_lines() -> None:
+    long = {str(p.relative_to(PACKAGE)): n for p in PACKAGE.rglob("*.py") if (n := len(p.read_text().splitlines())) > 400}
+    assert long == {}

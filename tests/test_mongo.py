@@ -7,6 +7,7 @@ reader sorts by that index, so raw.parquet is compared with the file row for row
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from pathlib import Path
@@ -17,23 +18,24 @@ import certifi
 import pandas as pd
 import pytest
 from pymongo import monitoring
-from typer.testing import Result
 
 from netsec_cli.config import load_config
 from netsec_cli.errors import InputError
 from netsec_cli.schema import Schema, shipped_schema
 from netsec_cli.sources.bson_arrow import BatchConverter, infer_dtypes, sample_documents
-from netsec_cli.sources.files import read_table
-from netsec_cli.sources.mongo import client_options, parse_uri, read_collection, read_projection
+from netsec_cli.sources.mongo import (
+    client_options,
+    parse_uri,
+    read_collection,
+    read_projection,
+)
 from netsec_cli.sources.synthetic import generate_flows
+from netsec_cli.sources.tabular import read_table
 from tests.fixtures.mongo import MongoServer, free_port
 from tests.fixtures.project import Project
+from tests.helpers import assert_error, error_line
 
 NSL_KDD = Schema.load(shipped_schema("nsl_kdd"))
-
-
-def error_lines(result: Result) -> list[str]:
-    return [line for line in result.stderr.splitlines() if line.startswith("Error:")]
 
 
 def _load(project: Project, path: Path) -> dict[str, Any]:
@@ -59,7 +61,7 @@ def _assert_raw_equals(project: Project, source: Path) -> None:
 
 
 def test_parse_uri_keeps_only_hosts_and_registers_the_password() -> None:
-    from netsec_cli.logging_setup import redact
+    from netsec_cli.redaction import redact
 
     target = parse_uri("mongodb://ana:pa%40ss-word-9@h1:27017,h2:27018/flows?replicaSet=rs0")
     assert target.host == "h1:27017,h2:27018" and not target.tls
@@ -212,30 +214,49 @@ def test_wrong_types_and_missing_fields_are_read_as_missing_not_a_crash(
 # --- bad input and faults -------------------------------------------------------------------
 
 
-def test_empty_collection_exits_2(mongo_project: Project) -> None:
+def _unreachable(port: int, what: str) -> re.Pattern[str]:
+    """The `Error:` line after every attempt failed (the last error's wording is pymongo's)."""
+    return re.compile(
+        rf"Error: MongoDB at 127\.0\.0\.1:{port}: {what} netsec\.flows failed after 3 attempt\(s\): .+"
+        r" \(check that the server is running and reachable, the host in MONGODB_URI, and any firewall or Atlas IP"
+        r" access list\)"
+    )
+
+
+def test_empty_collection_exits_2(mongo_project: Project, mongo_server: MongoServer) -> None:
     result = mongo_project.invoke("etl", "--source", "mongo")
-    assert result.exit_code == 2
-    assert error_lines(result)[0].startswith("Error: MongoDB collection netsec.flows at 127.0.0.1:")
-    assert "has no documents matching mongo.query" in result.stderr
+    assert_error(
+        result,
+        2,
+        f"Error: MongoDB collection netsec.flows at 127.0.0.1:{mongo_server.port} has no documents matching "
+        "mongo.query (load a file with `netsec etl load FILE` or check mongo.query)",
+    )
     assert not (mongo_project.artifacts / "etl").exists()
 
 
-def test_query_the_server_refuses_exits_2_naming_the_config_keys(mongo_project: Project) -> None:
+def test_query_the_server_refuses_exits_2_naming_the_config_keys(
+    mongo_project: Project, mongo_server: MongoServer
+) -> None:
     _load(mongo_project, _synthetic_csv(mongo_project, rows=100))
     mongo_project.update_config(**{"mongo.query": {"$nope": 1}})
     result = mongo_project.invoke("etl", "--source", "mongo")
-    assert result.exit_code == 2
-    line = error_lines(result)[0]
-    assert "refused reading netsec.flows: unknown top level operator: $nope" in line
-    assert line.endswith("(check mongo.query and mongo.projection in the config)")
+    refused = (
+        rf"Error: MongoDB at 127\.0\.0\.1:{mongo_server.port} refused reading netsec\.flows: "
+        r"unknown top level operator: \$nope\b.* \(check mongo\.query and mongo\.projection in the config\)"
+    )
+    assert_error(result, 2, re.compile(refused))
     assert not (mongo_project.artifacts / "etl").exists()
 
 
 def test_missing_uri_exits_2_and_writes_nothing(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MONGODB_URI", raising=False)
     result = project.invoke("etl", "--source", "mongo")
-    assert result.exit_code == 2
-    assert error_lines(result)[0].startswith("Error: MONGODB_URI is not set")
+    assert_error(
+        result,
+        2,
+        "Error: MONGODB_URI is not set (export MONGODB_URI=mongodb://HOST:27017/ or put it in .env; "
+        "`make mongo` starts a local server)",
+    )
     assert not (project.artifacts / "etl").exists()
 
 
@@ -245,11 +266,7 @@ def test_unreachable_uri_exits_4_after_retries_in_bounded_time(mongo_project: Pr
     started = time.monotonic()
     result = mongo_project.invoke("etl", "--source", "mongo")
     elapsed = time.monotonic() - started
-    assert result.exit_code == 4, result.output
-    assert error_lines(result) and error_lines(result)[0].startswith(
-        f"Error: MongoDB at 127.0.0.1:{port}: reading netsec.flows failed after 3 attempt(s)"
-    )
-    assert "check that the server is running" in result.stderr
+    assert_error(result, 4, _unreachable(port, "reading"))
     # 3 attempts x 0.3 s server selection + 0.05 + 0.1 s backoff, with generous slack
     assert elapsed < 8, elapsed
     log_text = (mongo_project.root / "logs" / "netsec.log").read_text()
@@ -289,7 +306,8 @@ def test_server_stopped_mid_read_leaves_no_artifact(mongo_project: Project, mong
         listener.armed = False
     assert not listener.armed and mongo_server._stopped
     assert result.exit_code == 4, result.output
-    assert "reading netsec.flows failed after 3 attempt(s)" in error_lines(result)[0]
+    # Not assert_error: the in-process server may log its own shutdown traceback to the console.
+    assert _unreachable(mongo_server.port, "reading").fullmatch(error_line(result))
     assert not (mongo_project.artifacts / "etl").exists()
     assert list(mongo_project.artifacts.rglob("*.parquet")) == []
     assert list(mongo_project.artifacts.glob(".staging-*")) == []
@@ -344,7 +362,11 @@ def test_credentials_never_appear_in_output_or_logs(
     monkeypatch.setenv("MONGODB_URI", f"mongodb://flows:{password}-wrong@127.0.0.1:{mongo_server.port}/")
     denied = mongo_project.invoke("--debug", "etl", "--source", "mongo")
     assert denied.exit_code == 2
-    assert "refused the credentials" in error_lines(denied)[0]
+    assert re.fullmatch(
+        rf"Error: MongoDB at 127\.0\.0\.1:{mongo_server.port} refused the credentials: .+ "
+        r"\(check the user name, password and authSource in MONGODB_URI\)",
+        error_line(denied),  # --debug: a traceback precedes it
+    )
     outputs.append(denied.output)
     mongo_server.stop()
     gone = mongo_project.invoke("--debug", "etl", "load", str(source))

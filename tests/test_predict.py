@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -10,18 +11,8 @@ import pandas as pd
 import pytest
 
 from tests.fixtures.project import Project
-from tests.trained import build_trained, install
-
-
-@pytest.fixture(scope="module")
-def trained_artifacts(tmp_path_factory: pytest.TempPathFactory, tracking_db: Path) -> Path:
-    return build_trained(tmp_path_factory.mktemp("trained"), tracking_db)
-
-
-@pytest.fixture
-def ready(project: Project, trained_artifacts: Path) -> Project:
-    install(project, trained_artifacts)
-    return project
+from tests.fixtures.trained import install
+from tests.helpers import assert_error
 
 
 @pytest.fixture(scope="module")
@@ -112,13 +103,11 @@ def test_small_chunks_stream_the_same_result(ready: Project, flows: pd.DataFrame
     assert chunked["top"] == whole["top"][:3]
 
 
-def _assert_refused(ready: Project, path: Path, message: str) -> None:
+def _assert_refused(ready: Project, path: Path, message: str | re.Pattern[str]) -> None:
+    """Exit 2 with `Error: <message>` (`{path}` filled in; a pattern must match the whole line)."""
     out = ready.root / "out.csv"
     result = ready.invoke("predict", str(path), "-o", str(out))
-    assert result.exit_code == 2, result.output
-    error = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
-    assert len(error) == 1 and message in error[0], result.stderr
-    assert "Traceback" not in result.output
+    assert_error(result, 2, message if isinstance(message, re.Pattern) else "Error: " + message.format(path=path))
     assert not out.exists() and not list(ready.root.glob(".out.csv*"))
 
 
@@ -134,39 +123,68 @@ class _Payload:
 
 def test_bad_inputs_exit_2_with_one_line_and_no_output(ready: Project, flows: pd.DataFrame) -> None:
     root = ready.root
-    _assert_refused(ready, root / "missing.npy", "input file not found")
+    _assert_refused(ready, root / "missing.npy", "input file not found: {path} (check the path)")
     marker = root / "PWNED"
     np.save(root / "evil.npy", np.array([_Payload(marker)], dtype=object), allow_pickle=True)
-    _assert_refused(ready, root / "evil.npy", "would need pickle")
+    _assert_refused(
+        ready,
+        root / "evil.npy",
+        "refusing to load {path}: its dtype holds Python objects and would need pickle "
+        "(save a numeric, unicode or structured array (np.save(..., allow_pickle=False)))",
+    )
     assert not marker.exists()
     (root / "corrupt.npy").write_bytes(b"\x93NUMPY\x01\x00garbage that is not a header")
-    _assert_refused(ready, root / "corrupt.npy", "is not a valid .npy file")
+    corrupt = re.escape(str(root / "corrupt.npy"))
+    _assert_refused(ready, root / "corrupt.npy", re.compile(rf"Error: {corrupt} is not a valid \.npy file \(.+\)"))
     np.save(root / "short.npy", flows.drop(columns=["label"]).astype(str).to_numpy(dtype=str))
     data = (root / "short.npy").read_bytes()
     (root / "short.npy").write_bytes(data[: len(data) // 2])
-    _assert_refused(ready, root / "short.npy", "corrupt or truncated")
+    _assert_refused(ready, root / "short.npy", "{path} is corrupt or truncated (mmap length is greater than file size)")
     np.save(root / "narrow.npy", flows.iloc[:, :5].astype(str).to_numpy(dtype=str))
-    _assert_refused(ready, root / "narrow.npy", "has 5 columns; the schema expects")
+    _assert_refused(
+        ready,
+        root / "narrow.npy",
+        "input file {path} has 5 columns but schema 'nsl_kdd' expects 41 or 42 or 43 "
+        "(columns in schema order; the target 'label' and ignored columns (difficulty) may be left out)",
+    )
     np.save(root / "numbers.npy", np.zeros((10, 42)))
-    _assert_refused(ready, root / "numbers.npy", "are categorical")
+    _assert_refused(
+        ready,
+        root / "numbers.npy",
+        "{path} is a numeric float64 array but columns protocol_type, service, flag are categorical "
+        "(save a unicode (str) or structured array)",
+    )
     structured = np.zeros(3, dtype=[("duration", "f8"), ("bogus", "f8")])
     np.save(root / "unknown.npy", structured)
-    _assert_refused(ready, root / "unknown.npy", "unknown columns: bogus")
+    _assert_refused(ready, root / "unknown.npy", "{path} has unknown columns: bogus (use the schema's column names)")
     flows.rename(columns={"service": "servise"}).to_csv(root / "unknown.csv", index=False)
-    _assert_refused(ready, root / "unknown.csv", "unknown columns: servise")
+    _assert_refused(ready, root / "unknown.csv", "{path} has unknown columns: servise (use the schema's column names)")
     (root / "empty.csv").write_bytes(b"")
-    _assert_refused(ready, root / "empty.csv", "is empty")
+    _assert_refused(ready, root / "empty.csv", "input file {path} is empty")
     flows.head(0).to_csv(root / "header_only.csv", index=False)
-    _assert_refused(ready, root / "header_only.csv", "holds no data rows")
+    _assert_refused(ready, root / "header_only.csv", "input file {path} holds no data rows")
     bad = flows.copy().astype({"src_bytes": object})
     bad.loc[bad.index[5], "src_bytes"] = "lots"
     bad.to_csv(root / "bad_value.csv", index=False)
-    _assert_refused(ready, root / "bad_value.csv", "column 'src_bytes' row 5: 'lots' is not a number")
+    _assert_refused(
+        ready,
+        root / "bad_value.csv",
+        "{path}: column 'src_bytes' row 5: 'lots' is not a number (numerical columns must hold numbers)",
+    )
     (root / "broken.parquet").write_bytes(b"PAR1 not really")
-    _assert_refused(ready, root / "broken.parquet", "not a readable Parquet file")
-    _assert_refused(ready, root / "flows.xlsx", "input file not found")
+    broken = re.escape(str(root / "broken.parquet"))
+    _assert_refused(
+        ready,
+        root / "broken.parquet",
+        re.compile(rf"Error: cannot read Parquet file {broken}: .+ \(is it a complete Parquet file\?\)"),
+    )
+    _assert_refused(ready, root / "flows.xlsx", "input file not found: {path} (check the path)")
     (root / "flows.xlsx").write_bytes(b"x")
-    _assert_refused(ready, root / "flows.xlsx", "unsupported input type")
+    _assert_refused(
+        ready,
+        root / "flows.xlsx",
+        "unsupported file type '.xlsx' for {path} (use one of .csv, .tsv, .txt, .parquet, .pq, .npy)",
+    )
 
 
 def test_unsupported_output_suffix(ready: Project, flows: pd.DataFrame) -> None:
@@ -190,7 +208,13 @@ def test_model_from_another_preprocessor_is_refused(ready: Project, flows: pd.Da
     if digest == info["preprocessor_sha256"]:
         pytest.skip("skops output is byte-identical across refits")
     flows.to_csv(ready.root / "flows.csv", index=False)
-    _assert_refused(ready, ready.root / "flows.csv", "trained with a different preprocessor")
+    artifacts = ready.artifacts
+    _assert_refused(
+        ready,
+        ready.root / "flows.csv",
+        f"the model in {artifacts / 'train'} was trained with a different preprocessor than "
+        f"{artifacts / 'transform'} (run `netsec train` again)",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -255,9 +279,13 @@ def _messy_unicode(flows: pd.DataFrame) -> np.ndarray:
 
 
 def test_fast_transform_equals_sklearn_transform(trained_artifacts: Path, flows: pd.DataFrame) -> None:
-    from netsec_cli.predict_input import open_input
-    from netsec_cli.preprocessing import fast_transform, load_preprocessor, transform_features
+    from netsec_cli.preprocessing import (
+        fast_transform,
+        load_preprocessor,
+        transform_features,
+    )
     from netsec_cli.schema import Schema
+    from netsec_cli.sources.tabular import open_input
     from netsec_cli.stages.predict import Model, features
 
     schema = Schema.load(trained_artifacts / "transform" / "schema.yaml")
@@ -285,8 +313,12 @@ def test_fast_transform_equals_sklearn_transform(trained_artifacts: Path, flows:
 
 
 def test_block_parse_equals_per_column_parse(trained_artifacts: Path, flows: pd.DataFrame) -> None:
-    from netsec_cli.predict_input import _parse_numeric_block, conform, numeric_features
     from netsec_cli.schema import Schema
+    from netsec_cli.sources.tabular.chunks import (
+        _parse_numeric_block,
+        conform,
+        numeric_features,
+    )
 
     schema = Schema.load(trained_artifacts / "transform" / "schema.yaml")
     table = _messy_unicode(flows)
@@ -323,8 +355,8 @@ def test_other_preprocessor_structures_use_sklearn(ready: Project, flows: pd.Dat
 
 
 def test_npy_is_read_in_bounded_blocks(ready: Project, flows: pd.DataFrame) -> None:
-    from netsec_cli.predict_input import CHUNK_BYTES, chunk_rows, open_input
     from netsec_cli.schema import Schema
+    from netsec_cli.sources.tabular import CHUNK_BYTES, chunk_rows, open_input
 
     schema = Schema.load(ready.artifacts / "transform" / "schema.yaml")
     assert chunk_rows(100_000, 42 * 32) == CHUNK_BYTES // (42 * 32) < 100_000
@@ -341,4 +373,4 @@ def test_npy_is_read_in_bounded_blocks(ready: Project, flows: pd.DataFrame) -> N
     np.save(path, table)
     full = path.read_bytes()
     path.write_bytes(full[: len(full) - 10])
-    _assert_refused(ready, path, "corrupt or truncated")
+    _assert_refused(ready, path, "{path} is corrupt or truncated (mmap length is greater than file size)")

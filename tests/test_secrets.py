@@ -17,7 +17,8 @@ import pytest
 
 from netsec_cli.config import load_config
 from netsec_cli.errors import SecretsError
-from netsec_cli.secrets.runtime import AwsCredentials, load_aws_credentials
+from netsec_cli.secrets.credentials import AwsCredentials
+from netsec_cli.secrets.runtime import load_aws_credentials
 from tests.fixtures.age import FakeAws, flip, new_fake_aws
 from tests.fixtures.project import Project
 

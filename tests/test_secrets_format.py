@@ -15,7 +15,7 @@ import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from netsec_cli.errors import SecretsError
-from netsec_cli.secrets import age, sopsfile, tree
+from netsec_cli.secrets import age, sops_text, sopsfile, tree
 from netsec_cli.secrets.age import Identities
 from netsec_cli.secrets.backends import BuiltinBackend
 from netsec_cli.secrets.tree import FormatError, Timestamp
@@ -110,7 +110,7 @@ def test_resolve_special_floats() -> None:
 )
 def test_yaml_inputs_refused(text: str, message: str) -> None:
     with pytest.raises(FormatError, match=message):
-        tree.load_yaml(text.encode())
+        sops_text.load_yaml(text.encode())
 
 
 def _recipient(key_file: Path) -> str:
@@ -173,7 +173,7 @@ def test_independent_check_of_aad_mac_and_iv(key_file: Path) -> None:
 def test_encrypt_refuses_timestamps_and_existing_sops_key(key_file: Path) -> None:
     recipient = _recipient(key_file)
     with pytest.raises(FormatError, match="quote it"):
-        sopsfile.encrypt_documents(tree.load_yaml(b"when: 2025-01-02\n"), [recipient], age.wrap)
+        sopsfile.encrypt_documents(sops_text.load_yaml(b"when: 2025-01-02\n"), [recipient], age.wrap)
     with pytest.raises(FormatError, match="already has a top-level 'sops'"):
         sopsfile.encrypt({"sops": {"x": 1}}, [recipient], age.wrap, "yaml")
 
@@ -238,9 +238,9 @@ def _unwrap_with(key_file: Path):  # noqa: ANN202
 
 
 def test_multi_document_yaml_stream(key_file: Path) -> None:
-    documents = tree.load_yaml(b"a: one\n---\nb: [2, three]\n")
+    documents = sops_text.load_yaml(b"a: one\n---\nb: [2, three]\n")
     encrypted = sopsfile.encrypt_documents(documents, [_recipient(key_file)], age.wrap)
-    data = tree.dump_yaml(encrypted)
+    data = sops_text.dump_yaml(encrypted)
     assert data.count(b"\nsops:") == 2 and b"---\n" in data
     plain, _ = sopsfile.decrypt(data, "yaml", _unwrap_with(key_file))
     assert [tree.to_plain(doc) for doc in plain] == [{"a": "one"}, {"b": [2, "three"]}]

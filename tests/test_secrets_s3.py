@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -25,6 +26,7 @@ from netsec_cli.artifacts import staged_stage
 from tests.fixtures.age import flip
 from tests.fixtures.project import Project
 from tests.fixtures.s3 import ACCESS_KEY, S3, SECRET_KEY
+from tests.helpers import assert_error, error_line
 
 CREDENTIALS = Path("config") / "aws_credentials.yaml"
 KEY_FILE = Path("config") / "sops" / "age" / "keys.txt"
@@ -163,10 +165,26 @@ def invoke(project: Project, *args: str, **extra_env: str) -> Run:
     return Run(result.exit_code, result.stdout, result.stderr)
 
 
-def error_line(stderr: str) -> str:
-    lines = [line for line in stderr.splitlines() if line.startswith("Error:")]
-    assert len(lines) == 1, stderr
-    return lines[0]
+def rejected(s3: S3, reason: str) -> str:
+    """The `Error:` line when S3 refuses the stored keys (`reason`: the status or S3 error code)."""
+    return (
+        f"Error: S3 at {s3.endpoint} rejected the credentials for bucket {s3.bucket} ({reason}) "
+        "(check the keys (`netsec secrets show`, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY) and the bucket policy)"
+    )
+
+
+def no_credentials(s3: S3) -> str:
+    return (
+        f"Error: no usable AWS credentials for index read (bucket {s3.bucket}) "
+        "(run `netsec secrets init`, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
+    )
+
+
+def key_not_found(key_file: Path, project: Project) -> str:
+    return (
+        f"Error: age key file {key_file} not found (needed to decrypt {project.root / CREDENTIALS}) "
+        "(set SOPS_AGE_KEY_FILE or secrets.age_key_file to your key, or run `netsec secrets init`)"
+    )
 
 
 def log_text(project: Project) -> str:
@@ -223,19 +241,16 @@ def test_sync_authenticates_with_the_decrypted_credentials(project_s3: Project, 
     stored = project_s3.root / CREDENTIALS
     moved = stored.rename(stored.with_suffix(".away"))
     bare = invoke(project_s3, "sync-s3", "--json")
-    assert bare.returncode == 2 and "no usable AWS credentials" in error_line(bare.stderr)
+    assert_error(bare, 2, no_credentials(s3))
     moved.rename(stored)
 
     # A wrong secret under the same key id is refused by the server: exit 2, no secret shown.
     init(project_s3, iam.user.wrong_secret(), "--force")
     wrong = netsec(project_s3, "sync-s3", "--create-bucket", "--json")
-    assert wrong.returncode == 2, wrong.stderr
-    line = error_line(wrong.stderr)
-    assert "rejected the credentials" in line and "(403)" in line and s3.bucket in line  # HEAD bucket: status only
+    assert_error(wrong, 2, rejected(s3, "403"))  # HEAD bucket: status only
     assert wrong.stdout == ""
     plain = invoke(project_s3, "sync-s3", "--json")
-    assert plain.returncode == 2 and "rejected the credentials" in error_line(plain.stderr)
-    assert "SignatureDoesNotMatch" in plain.stderr
+    assert_error(plain, 2, rejected(s3, "SignatureDoesNotMatch"))
     for identity in (iam.user, iam.user.wrong_secret()):
         assert_never_shown(identity, project_s3, wrong.stdout, wrong.stderr, plain.stdout, plain.stderr)
 
@@ -249,7 +264,7 @@ def test_session_token_from_the_encrypted_file_is_sent(project_s3: Project, s3: 
     # The same key and secret without the token: moto no longer knows the key.
     init(project_s3, Identity(iam.role.access_key_id, iam.role.secret_access_key), "--force")
     no_token = invoke(project_s3, "sync-s3", "--json")
-    assert no_token.returncode == 2 and "rejected the credentials" in error_line(no_token.stderr)
+    assert_error(no_token, 2, rejected(s3, "InvalidAccessKeyId"))
 
 
 # ---- nothing secret in --json, stderr or the log files, success or failure --------------------
@@ -276,10 +291,15 @@ def test_debug_sync_never_shows_key_secret_or_token(project_s3: Project, s3: S3,
         assert json.loads(result.stdout)["uploaded"] == len(FILES) + 1
     elif outcome == "wrong-secret":
         assert result.returncode == 2, result.stderr
-        assert "rejected the credentials" in error_line(result.stderr) and "Traceback" in result.stderr  # --debug
+        assert error_line(result) == rejected(s3, "403") and "Traceback" in result.stderr  # --debug
     else:
         assert result.returncode == 4, result.stderr
-        assert f"127.0.0.1:{port}" in error_line(result.stderr) and "2 attempt(s)" in result.stderr
+        assert re.fullmatch(
+            rf"Error: S3 endpoint http://127\.0\.0\.1:{port} failed during bucket check of bucket {s3.bucket}"
+            r" after 2 attempt\(s\): .+ \(check aws\.endpoint_url / AWS_ENDPOINT_URL and the network, then re-run;"
+            r" finished files are not sent again\)",
+            error_line(result),
+        )
     for identity in {iam.role, stored}:
         assert_never_shown(identity, project_s3, result.stdout, result.stderr, logs)
 
@@ -294,9 +314,11 @@ def test_tampered_credentials_stop_sync_with_integrity_error(project_s3: Project
     path.write_text(flip(path.read_text(), anchor))
     s3.server.clear_log()
     result = netsec(project_s3, "-v", "sync-s3", "--json")
-    assert result.returncode == 2
-    line = error_line(result.stderr)
-    assert "integrity check failed" in line and str(path) in line
+    integrity = (
+        rf"Error: integrity check failed for {re.escape(str(path))}: .+ \(the file was modified or corrupted:"
+        r" restore it from a backup or re-run `netsec secrets init --force`\)"
+    )
+    assert_error(result, 2, re.compile(integrity))
     assert result.stdout == "" and s3.server.requests == []
     assert_never_shown(iam.user, project_s3, result.stdout, result.stderr)
 
@@ -306,13 +328,12 @@ def test_missing_age_key_stops_sync_naming_the_key_file(project_s3: Project, s3:
     s3.server.clear_log()
     elsewhere = project_s3.root.parent / "nowhere" / "keys.txt"
     result = invoke(project_s3, "sync-s3", "--json", SOPS_AGE_KEY_FILE=str(elsewhere))
-    assert result.returncode == 2 and str(elsewhere) in error_line(result.stderr)
+    assert_error(result, 2, key_not_found(elsewhere, project_s3))
 
     key_file = project_s3.root / KEY_FILE
     key_file.unlink()
     result = netsec(project_s3, "sync-s3", "--json")
-    assert result.returncode == 2
-    assert str(key_file) in error_line(result.stderr) and "not found" in result.stderr
+    assert_error(result, 2, key_not_found(key_file, project_s3))
     assert result.stdout == "" and s3.server.requests == []
     assert_never_shown(iam.user, project_s3, result.stdout, result.stderr)
 
@@ -325,8 +346,7 @@ def test_encrypted_file_wins_over_valid_env_keys(project_s3: Project, s3: S3, ia
     env = {"AWS_ACCESS_KEY_ID": other.access_key_id, "AWS_SECRET_ACCESS_KEY": other.secret_access_key}
     init(project_s3, iam.user.wrong_secret())
     result = invoke(project_s3, "sync-s3", "--create-bucket", "--json", **env)
-    assert result.returncode == 2, result.stdout  # the env keys would work; they are not used
-    assert "rejected the credentials" in error_line(result.stderr)
+    assert_error(result, 2, rejected(s3, "403"))  # the env keys would work; they are not used
 
     init(project_s3, iam.user, "--force")
     bogus = {"AWS_ACCESS_KEY_ID": "AKIANOTAREALKEY00000", "AWS_SECRET_ACCESS_KEY": "x" * 40, "AWS_SESSION_TOKEN": "stray"}
@@ -337,8 +357,8 @@ def test_encrypted_file_wins_over_valid_env_keys(project_s3: Project, s3: S3, ia
 def test_session_built_from_the_file_ignores_env_keys_token_and_region(
     project_s3: Project, iam: Iam, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from netsec_cli.cloud.session import build_session
     from netsec_cli.config import load_config
+    from netsec_cli.runner.mirror import aws_session as build_session
 
     init(project_s3, iam.user)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", iam.other_user.access_key_id)

@@ -15,6 +15,7 @@ from scipy.stats import false_discovery_control
 from netsec_cli.artifacts import pipeline_lock, staged_stage
 from netsec_cli.drift import benjamini_hochberg, chi2_test, column_drift, psi
 from tests.fixtures.project import Project
+from tests.helpers import assert_error
 
 
 def _etl(project: Project, *args: str) -> None:
@@ -73,8 +74,12 @@ def test_shifted_test_split_fails_with_table_and_exit_3(project: Project) -> Non
     assert "failing columns" in result.stdout
     table_rows = [line for line in result.stdout.splitlines() if "drift" in line and "src_bytes" in line]
     assert table_rows, result.stdout
-    error = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
-    assert len(error) == 1 and "validation failed" in error[0] and "count" in error[0] and "src_bytes" in error[0]
+    assert_error(
+        result,
+        3,
+        "Error: validation failed (data set drifted): 3 failing check(s) on count, dst_host_count, src_bytes "
+        f"(see {project.artifacts / 'validate' / 'report.json'})",
+    )
     report = _report(project)
     assert report["passed"] is False and report["schema_ok"] is True and report["drifted"] is True
     assert set(report["drifted_columns"]) == SHIFTED
@@ -150,7 +155,8 @@ def test_tampered_split_is_refused(project: Project) -> None:
     _shift(pd.read_parquet(path)).to_parquet(path, index=False)
     result = project.invoke("validate")
     assert result.exit_code == 2
-    assert "does not match its manifest" in result.stderr and "test.parquet" in result.stderr
+    folder = project.artifacts / "etl"
+    assert f"Error: etl artifacts in {folder} changed since they were written (test.parquet) (re-run `netsec etl`)" in result.stderr.splitlines()
 
 
 def test_validate_before_etl_says_what_to_run(project: Project) -> None:

@@ -11,11 +11,20 @@ import typer
 from typer.core import TyperGroup
 
 from netsec_cli import __version__
-from netsec_cli.cli import config_cmd, etl, predict, run, secrets, sync_s3, train, transform, validate
+from netsec_cli.cli import (
+    config_cmd,
+    etl,
+    predict,
+    run,
+    secrets,
+    sync_s3,
+    train,
+    transform,
+    validate,
+)
 from netsec_cli.cli.output import err_console, error_line
 from netsec_cli.cli.state import AppState, get_state
 from netsec_cli.errors import EXIT_INTERNAL, NetsecError
-
 
 COMMAND_ORDER = ("etl", "validate", "transform", "train", "predict", "run", "sync-s3", "secrets", "config")
 
@@ -48,7 +57,7 @@ class NetsecGroup(TyperGroup):
         state = get_state(ctx)
         logging.getLogger("netsec_cli").debug("command failed: %s", message)
         if state.debug:
-            from netsec_cli.logging_setup import redact
+            from netsec_cli.redaction import redact
 
             err_console.print(redact("".join(traceback.format_exception(exc))), markup=False, highlight=False)
         error_line(message)

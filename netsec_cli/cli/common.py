@@ -1,13 +1,14 @@
-"""Helpers shared by stage commands: the progress reporter and the optional S3 mirror."""
+"""Helpers shared by stage commands: how a stage runs (progress bars, S3 mirror, lock wait)."""
 
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
-import typer
-
-from netsec_cli.cli.state import get_state
 from netsec_cli.progress import Progress, RichProgress
+
+if TYPE_CHECKING:
+    from netsec_cli.runner import RunOptions
 
 
 def progress_for(json_output: bool = False) -> Progress:
@@ -15,11 +16,8 @@ def progress_for(json_output: bool = False) -> Progress:
     return RichProgress(enabled=sys.stderr.isatty() and not json_output)
 
 
-def after_stage(ctx: typer.Context, stage: str, sync: bool) -> None:
-    """Mirror `artifacts/<stage>` to S3 when `--sync` or `aws.sync_after_stage` asks for it."""
-    config = get_state(ctx).config
-    if not (sync or config.aws.sync_after_stage):
-        return
-    from netsec_cli.stages.sync_s3 import sync_stage_outputs
+def run_options(json_output: bool = False, sync: bool = False, wait: float = 0.0) -> RunOptions:
+    """The RunOptions of a stage command from its --json, --sync and --wait options."""
+    from netsec_cli.runner import RunOptions
 
-    sync_stage_outputs(config, stage)
+    return RunOptions(progress=progress_for(json_output), sync=sync, lock_wait=wait)

@@ -8,8 +8,15 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from netsec_cli.cli import etl_load
-from netsec_cli.cli.common import after_stage, progress_for
-from netsec_cli.cli.options import JsonOption, NormalValueOption, SourceOption, SyncOption, TargetOption
+from netsec_cli.cli.common import run_options
+from netsec_cli.cli.options import (
+    JsonOption,
+    NormalValueOption,
+    SourceOption,
+    SyncOption,
+    TargetOption,
+    WaitOption,
+)
 from netsec_cli.cli.output import console, emit, err_console, key_value_table
 from netsec_cli.cli.state import get_state
 
@@ -33,6 +40,7 @@ def etl(
     normal_value: NormalValueOption = None,
     json_output: JsonOption = False,
     sync: SyncOption = False,
+    wait: WaitOption = 0.0,
 ) -> None:
     """Read flows, split them into train and test, write artifacts/etl (exit 2 on bad input)."""
     if ctx.invoked_subcommand:
@@ -46,10 +54,9 @@ def etl(
         schema_path=schema,
         target=target,
         normal_value=normal_value,
-        progress=progress_for(json_output),
+        options=run_options(json_output, sync, wait),
     )
     emit(result, json_output, _render)
-    after_stage(ctx, "etl", sync)
 
 
 def _render(result: EtlResult) -> None:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from netsec_cli.cli.common import progress_for
+from netsec_cli.cli.common import run_options
 from netsec_cli.cli.options import JsonOption
 from netsec_cli.cli.output import console, emit, key_value_table
 from netsec_cli.cli.state import get_state
@@ -44,5 +44,5 @@ def load(
     from netsec_cli.stages.etl_load import load_file
 
     config = get_state(ctx).config
-    result = load_file(config, file, progress=progress_for(json_output))
+    result = load_file(config, file, options=run_options(json_output))
     emit(result, json_output, _render)

@@ -19,3 +19,12 @@ TargetOption = Annotated[str | None, typer.Option("--target", help="Target colum
 NormalValueOption = Annotated[
     str | None, typer.Option("--normal-value", help="Target value meaning normal traffic, e.g. normal or 1.")
 ]
+WaitOption = Annotated[
+    float,
+    typer.Option(
+        "--wait",
+        min=0,
+        metavar="SECONDS",
+        help="Wait up to SECONDS for another netsec run to release the artifacts lock (default 0: exit 5 at once).",
+    ),
+]

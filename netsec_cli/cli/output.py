@@ -72,7 +72,7 @@ def error_line(message: str) -> None:
     """One line on stderr, the only thing a user sees when a command fails (secrets masked)."""
     from rich.markup import escape
 
-    from netsec_cli.logging_setup import redact
+    from netsec_cli.redaction import redact
 
     text = " ".join(redact(message).split())
     err_console.print(f"[bold red]Error:[/bold red] {escape(text)}", highlight=False, soft_wrap=True)

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
-from netsec_cli.cli.common import after_stage, progress_for
-from netsec_cli.cli.options import JsonOption, SyncOption
+from netsec_cli.cli.common import run_options
+from netsec_cli.cli.options import JsonOption, SyncOption, WaitOption
 from netsec_cli.cli.output import console, emit, key_value_table, rows_table
 from netsec_cli.cli.state import get_state
 
@@ -39,11 +39,11 @@ def predict(
     ] = None,
     json_output: JsonOption = False,
     sync: SyncOption = False,
+    wait: WaitOption = 0.0,
 ) -> None:
     """Predict normal (0) or intrusion (-1) for every row of FILE with the trained model."""
     from netsec_cli.stages.predict import run_predict
 
     config = get_state(ctx).config
-    result = run_predict(config, input_file, output=output, progress=progress_for(json_output))
+    result = run_predict(config, input_file, output=output, options=run_options(json_output, sync, wait))
     emit(result, json_output, _render)
-    after_stage(ctx, "predict", sync)

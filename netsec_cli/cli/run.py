@@ -6,8 +6,15 @@ from typing import Any
 
 import typer
 
-from netsec_cli.cli.common import after_stage, progress_for
-from netsec_cli.cli.options import JsonOption, NormalValueOption, SourceOption, SyncOption, TargetOption
+from netsec_cli.cli.common import run_options
+from netsec_cli.cli.options import (
+    JsonOption,
+    NormalValueOption,
+    SourceOption,
+    SyncOption,
+    TargetOption,
+    WaitOption,
+)
 from netsec_cli.cli.output import console, emit, key_value_table
 from netsec_cli.cli.state import get_state
 from netsec_cli.cli.validate import render_validation
@@ -38,19 +45,17 @@ def run(
     normal_value: NormalValueOption = None,
     json_output: JsonOption = False,
     sync: SyncOption = False,
+    wait: WaitOption = 0.0,
 ) -> None:
     """Run etl, validate, transform and train in order; stop at the first failure with its exit code."""
-    from netsec_cli.stages.run import STAGES, run_pipeline
+    from netsec_cli.stages.run import run_pipeline
 
     config = get_state(ctx).config
     try:
-        result = run_pipeline(
-            config, source=source, target=target, normal_value=normal_value, progress=progress_for(json_output)
-        )
+        options = run_options(json_output, sync, wait)
+        result = run_pipeline(config, source=source, target=target, normal_value=normal_value, options=options)
     except ValidationFailed as failed:
         if failed.result is not None:
             emit(failed.result, json_output, render_validation)
         raise
     emit(result, json_output, _render)
-    for stage in STAGES:
-        after_stage(ctx, stage, sync)

@@ -7,7 +7,15 @@ from typing import Annotated, Any
 import typer
 
 from netsec_cli.cli.options import JsonOption
-from netsec_cli.cli.output import console, emit, err_console, error_line, key_value_table, print_json, rows_table
+from netsec_cli.cli.output import (
+    console,
+    emit,
+    err_console,
+    error_line,
+    key_value_table,
+    print_json,
+    rows_table,
+)
 from netsec_cli.cli.state import get_state
 
 app = typer.Typer(

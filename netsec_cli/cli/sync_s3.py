@@ -6,13 +6,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from netsec_cli.cli.common import progress_for
-from netsec_cli.cli.options import JsonOption
+from netsec_cli.cli.common import run_options
+from netsec_cli.cli.options import JsonOption, WaitOption
 from netsec_cli.cli.output import console, emit, key_value_table, rows_table
 from netsec_cli.cli.state import get_state
 
 if TYPE_CHECKING:
-    from netsec_cli.stages.sync_s3 import SyncResult
+    from netsec_cli.runner.mirror import SyncResult
 
 MAX_ROWS = 50
 
@@ -29,6 +29,7 @@ def sync_s3(
         bool, typer.Option("--create-bucket", help="Create aws.bucket_name first if it does not exist.")
     ] = False,
     json_output: JsonOption = False,
+    wait: WaitOption = 0.0,
 ) -> None:
     """Mirror aws.sync_folders (default: artifacts/) to s3://<aws.bucket_name>/<aws.prefix>/, incrementally."""
     from netsec_cli.stages.sync_s3 import sync
@@ -40,7 +41,7 @@ def sync_s3(
         dry_run=dry_run,
         delete=delete,
         create_bucket=create_bucket,
-        progress=progress_for(json_output),
+        options=run_options(json_output, wait=wait),
     )
     emit(result, json_output, _render)
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import typer
 
-from netsec_cli.cli.common import after_stage, progress_for
-from netsec_cli.cli.options import JsonOption, SyncOption
+from netsec_cli.cli.common import run_options
+from netsec_cli.cli.options import JsonOption, SyncOption, WaitOption
 from netsec_cli.cli.output import console, emit, key_value_table
 from netsec_cli.cli.state import get_state
 
@@ -32,11 +32,12 @@ def _render(result: Any) -> None:
     console.print(key_value_table("train", rows))
 
 
-def train(ctx: typer.Context, json_output: JsonOption = False, sync: SyncOption = False) -> None:
+def train(
+    ctx: typer.Context, json_output: JsonOption = False, sync: SyncOption = False, wait: WaitOption = 0.0
+) -> None:
     """Train the XGBoost detector on the transformed data and log it to MLflow."""
     from netsec_cli.stages.train import run_train
 
     config = get_state(ctx).config
-    result = run_train(config, progress=progress_for(json_output))
+    result = run_train(config, options=run_options(json_output, sync, wait))
     emit(result, json_output, _render)
-    after_stage(ctx, "train", sync)

@@ -6,8 +6,8 @@ from typing import Any
 
 import typer
 
-from netsec_cli.cli.common import after_stage, progress_for
-from netsec_cli.cli.options import JsonOption, SyncOption
+from netsec_cli.cli.common import run_options
+from netsec_cli.cli.options import JsonOption, SyncOption, WaitOption
 from netsec_cli.cli.output import console, emit, key_value_table
 from netsec_cli.cli.state import get_state
 
@@ -25,11 +25,12 @@ def _render(result: Any) -> None:
     console.print(key_value_table("transform", rows))
 
 
-def transform(ctx: typer.Context, json_output: JsonOption = False, sync: SyncOption = False) -> None:
+def transform(
+    ctx: typer.Context, json_output: JsonOption = False, sync: SyncOption = False, wait: WaitOption = 0.0
+) -> None:
     """Impute, scale and encode categories of the ETL split (fitted on train only); optional SMOTE."""
     from netsec_cli.stages.transform import run_transform
 
     config = get_state(ctx).config
-    result = run_transform(config, progress=progress_for(json_output))
+    result = run_transform(config, options=run_options(json_output, sync, wait))
     emit(result, json_output, _render)
-    after_stage(ctx, "transform", sync)

@@ -1,32 +1,44 @@
 """The one place that builds boto3 sessions and S3 clients.
 
-Credentials come from `netsec_cli.secrets.runtime.load_aws_credentials` (the sops-encrypted
-`config/aws_credentials.yaml`, decrypted in memory); when that file does not exist, boto3's
-standard chain applies (environment, shared profile, instance role). The endpoint is
-`aws.endpoint_url` when set, else whatever boto3 finds itself (`AWS_ENDPOINT_URL`,
-`AWS_ENDPOINT_URL_S3`, profile `endpoint_url`), else AWS. Every secret key met here is
-registered with the log redactor.
+The caller passes the credentials (anything with the `AwsCredentials` attributes; the runner
+decrypts them from `config/aws_credentials.yaml`), or None for boto3's standard chain
+(environment, shared profile, instance role). The endpoint is `aws.endpoint_url` when set, else
+whatever boto3 finds itself (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_S3`, profile `endpoint_url`),
+else AWS. Every secret key met here is registered with the log redactor.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from netsec_cli.config import Config
 from netsec_cli.errors import InputError
-from netsec_cli.logging_setup import register_secret
+from netsec_cli.redaction import register_secret
 
 CONNECT_TIMEOUT_S = 5
 READ_TIMEOUT_S = 60
 AWS_HOST_SUFFIX = ".amazonaws.com"
 
 
-def build_session(config: Config) -> Any:
-    """A boto3 Session holding the decrypted credentials, or the standard chain's."""
+class AwsCredentials(Protocol):
+    """The AWS keys a session is built from (read-only attributes)."""
+
+    @property
+    def access_key_id(self) -> str: ...
+    @property
+    def secret_access_key(self) -> str: ...
+    @property
+    def session_token(self) -> str | None: ...
+    @property
+    def region(self) -> str | None: ...
+
+
+def build_session(config: Config, credentials: AwsCredentials | None) -> Any:
+    """A boto3 Session holding `credentials`, or the standard chain's when None."""
     from botocore.exceptions import ProfileNotFound
 
     try:
-        return _session(config)
+        return _session(config, credentials)
     except ProfileNotFound as exc:
         raise InputError(
             f"AWS profile {exc.kwargs.get('profile')!r} not found",
@@ -34,12 +46,9 @@ def build_session(config: Config) -> Any:
         ) from None
 
 
-def _session(config: Config) -> Any:
+def _session(config: Config, creds: AwsCredentials | None) -> Any:
     import boto3
 
-    from netsec_cli.secrets.runtime import load_aws_credentials
-
-    creds = load_aws_credentials(config)
     if creds is None:
         session = boto3.session.Session(region_name=config.aws.region)
     else:
@@ -72,9 +81,9 @@ def client_config(config: Config) -> Any:
     )
 
 
-def s3_client(config: Config) -> Any:
-    """An S3 client for `config.aws` (path-style addressing on non-AWS endpoints)."""
-    session = build_session(config)
+def s3_client(config: Config, credentials: AwsCredentials | None) -> Any:
+    """An S3 client for `config.aws` signing with `credentials` (path-style addressing on non-AWS endpoints)."""
+    session = build_session(config, credentials)
     endpoint = config.aws.endpoint_url
     client = session.client("s3", endpoint_url=endpoint, config=client_config(config))
     if _is_custom_endpoint(client.meta.endpoint_url):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from netsec_cli.artifacts import atomic_write
 from netsec_cli.errors import SecretsError
-from netsec_cli.logging_setup import register_secret
+from netsec_cli.redaction import register_secret
 
 INSTALL_HINT = "install it with `sudo apt-get install age` (or `make age`)"
 TIMEOUT = 60

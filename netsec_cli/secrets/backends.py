@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from netsec_cli.config import Config
 from netsec_cli.errors import SecretsError, ServiceError
-from netsec_cli.logging_setup import register_secret
+from netsec_cli.redaction import register_secret
 from netsec_cli.secrets import age, sopsfile, tree
 from netsec_cli.secrets.age import Identities
 from netsec_cli.secrets.tree import Format

@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from netsec_cli.config import Config
 from netsec_cli.errors import SecretsError
-from netsec_cli.logging_setup import register_secret
+from netsec_cli.redaction import register_secret
 from netsec_cli.secrets.age import Identities
 from netsec_cli.secrets.backends import Backend, select_backend
 from netsec_cli.secrets.keys import decryption_identities, secrets_paths
-from netsec_cli.secrets.runtime import AwsCredentials
 from netsec_cli.secrets.tree import detect_format
 
 FIELDS = ("access_key_id", "secret_access_key", "region", "session_token")
+
+
+@dataclass(frozen=True)
+class AwsCredentials:
+    """AWS keys held in memory only; repr never shows the values."""
+
+    access_key_id: str = field(repr=False)
+    secret_access_key: str = field(repr=False)
+    region: str | None = None
+    session_token: str | None = field(default=None, repr=False)
 
 
 def credentials_tree(credentials: AwsCredentials) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from netsec_cli.config import Config
-from netsec_cli.logging_setup import register_secret
+from netsec_cli.redaction import register_secret
 from netsec_cli.secrets.age import Identities
 
 KEY_FILE_ENV = "SOPS_AGE_KEY_FILE"
@@ -24,7 +24,6 @@ class SecretsPaths:
 
     credentials: Path
     key_file: Path
-    key_file_from_env: bool
     sops_config: Path
     root: Path
 
@@ -36,7 +35,6 @@ def secrets_paths(config: Config) -> SecretsPaths:
     return SecretsPaths(
         credentials=config.resolve(config.secrets.credentials_file),
         key_file=key_file,
-        key_file_from_env=bool(from_env),
         sops_config=config.resolve(config.secrets.sops_config),
         root=config.root,
     )

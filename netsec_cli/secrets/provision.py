@@ -18,13 +18,19 @@ from typing import Any
 from netsec_cli.artifacts import atomic_write
 from netsec_cli.config import Config
 from netsec_cli.errors import NetsecError, SecretsError
-from netsec_cli.logging_setup import register_secret, stage_log
+from netsec_cli.logging_setup import stage_log
+from netsec_cli.redaction import register_secret
 from netsec_cli.secrets import age, checks, sopsconfig, sopsfile
 from netsec_cli.secrets.age import AgeIdentity, Identities
 from netsec_cli.secrets.backends import Backend, select_backend
-from netsec_cli.secrets.credentials import credentials_from_tree, credentials_tree, decrypt_values, read_encrypted
+from netsec_cli.secrets.credentials import (
+    AwsCredentials,
+    credentials_from_tree,
+    credentials_tree,
+    decrypt_values,
+    read_encrypted,
+)
 from netsec_cli.secrets.keys import SecretsPaths, relative_to_root, secrets_paths
-from netsec_cli.secrets.runtime import AwsCredentials
 from netsec_cli.secrets.tree import FormatError, detect_format
 
 log = logging.getLogger("netsec_cli.secrets.provision")

@@ -1,24 +1,18 @@
 """Run-time access to AWS credentials: decrypted in memory, never written in plaintext.
 
 `load_aws_credentials` is the one function the S3 code calls. It returns None when there is no
-encrypted credentials file, so callers fall back to boto3's standard credential chain.
+encrypted credentials file, so callers fall back to boto3's standard credential chain. The
+decryption code (and `cryptography`) is imported only when that file exists.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from netsec_cli.config import Config
 
-
-@dataclass(frozen=True)
-class AwsCredentials:
-    """AWS keys held in memory only; repr never shows the values."""
-
-    access_key_id: str = field(repr=False)
-    secret_access_key: str = field(repr=False)
-    region: str | None = None
-    session_token: str | None = field(default=None, repr=False)
+if TYPE_CHECKING:
+    from netsec_cli.secrets.credentials import AwsCredentials
 
 
 def load_aws_credentials(config: Config) -> AwsCredentials | None:

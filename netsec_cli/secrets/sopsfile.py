@@ -23,8 +23,8 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from netsec_cli.logging_setup import register_secret
-from netsec_cli.secrets import tree
+from netsec_cli.redaction import register_secret
+from netsec_cli.secrets import sops_text, tree
 from netsec_cli.secrets.tree import Format, FormatError, Pairs, Timestamp
 
 SOPS_VERSION = "3.8.1"
@@ -216,7 +216,7 @@ def encrypt_documents(
 
 def encrypt(plain: Any, recipients: Sequence[str], wrap: Wrap, fmt: Format) -> bytes:
     """Encrypt a plain mapping (dicts, lists, scalars) into sops-format bytes."""
-    return tree.dump(encrypt_documents([tree.from_plain(plain)], recipients, wrap), fmt)
+    return sops_text.dump(encrypt_documents([tree.from_plain(plain)], recipients, wrap), fmt)
 
 
 # ---------------------------------------------------------------- metadata
@@ -267,7 +267,7 @@ def split_metadata(documents: Sequence[Pairs]) -> tuple[Metadata, list[Pairs]]:
 
 def read_metadata(data: bytes, fmt: Format) -> Metadata:
     """The `sops` block of encrypted file bytes (no key needed)."""
-    return split_metadata(tree.load(data, fmt))[0]
+    return split_metadata(sops_text.load(data, fmt))[0]
 
 
 # ---------------------------------------------------------------- decrypt
@@ -311,7 +311,7 @@ def _verify_mac(metadata: Metadata, data_key: bytes, computed: str) -> None:
 
 def decrypt(data: bytes, fmt: Format, unwrap: Unwrap) -> tuple[list[Pairs], Metadata]:
     """Decrypt sops-format bytes; `unwrap` turns the age entries into the 32-byte data key."""
-    metadata, documents = split_metadata(tree.load(data, fmt))
+    metadata, documents = split_metadata(sops_text.load(data, fmt))
     if not metadata.age:
         others = ", ".join(metadata.other_key_types) or "none"
         raise FormatError(f"the file has no age recipients (key types present: {others}); only age is supported")

@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote
 
 from netsec_cli.errors import InputError, ServiceError
-from netsec_cli.logging_setup import redact, register_secret
 from netsec_cli.progress import NO_PROGRESS, Progress
+from netsec_cli.redaction import redact, register_secret
 
 if TYPE_CHECKING:
     import pyarrow as pa

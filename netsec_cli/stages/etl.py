@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from netsec_cli.artifacts import pipeline_lock, staged_stage
+from netsec_cli.artifacts import EtlFiles, write_text_atomic
 from netsec_cli.config import Config
 from netsec_cli.errors import InputError
-from netsec_cli.logging_setup import stage_log
-from netsec_cli.progress import NO_PROGRESS, Progress
+from netsec_cli.progress import Progress
+from netsec_cli.runner import RunOptions, run_stage
 from netsec_cli.schema import Schema, shipped_schema
 
 if TYPE_CHECKING:
@@ -28,8 +27,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("netsec_cli.stages.etl")
 
-STAGE = "etl"
-OUTPUTS = ("raw.parquet", "train.parquet", "test.parquet", "schema.yaml")
 LIKELY_TARGETS = {"label", "labels", "class", "result", "target", "attack", "attack_type", "y"}
 
 
@@ -65,7 +62,7 @@ def run_etl(
     schema_path: Path | None = None,
     target: str | None = None,
     normal_value: str | None = None,
-    progress: Progress = NO_PROGRESS,
+    options: RunOptions = RunOptions(),
 ) -> EtlResult:
     """Read `source` (default config.data.source), settle its schema, split it and publish artifacts/etl.
 
@@ -74,30 +71,30 @@ def run_etl(
     config.data.schema, else the shipped NSL-KDD schema for NSL-KDD-layout files and synthetic
     data, else inferred. `target` / `normal_value` override config.data (and the schema file's).
     """
-    started = time.perf_counter()
     chosen = source or config.data.source
     explicit = _explicit_schema(config, schema_path)
     warnings: list[str] = []
-    with stage_log(STAGE, source=chosen) as summary, progress.task("etl", total=4) as task:
-        loaded = None if chosen == "mongo" else _load(config, chosen, explicit, from_config=source is None)
-        with pipeline_lock(config.artifacts_dir), staged_stage(config.artifacts_dir, STAGE) as staging:
-            if loaded is None:
-                loaded = _load_mongo(config, explicit, staging / "raw.parquet", progress)
-            task.advance()
-            frame, schema = _settle(config, loaded, target, normal_value, warnings)
-            task.advance()
-            train_idx, test_idx = _split(config, frame, schema, warnings)
-            train, test = frame.iloc[train_idx], frame.iloc[test_idx]
-            schema = _with_domains(schema, train)
-            task.advance()
-            frame.to_parquet(staging / "raw.parquet", index=False)
-            train.reset_index(drop=True).to_parquet(staging / "train.parquet", index=False)
-            test.reset_index(drop=True).to_parquet(staging / "test.parquet", index=False)
-            schema.save(staging / "schema.yaml")
-            task.advance()
+    with run_stage(config, "etl", options, source=chosen) as run, options.progress.task("etl", total=4) as task:
+        files = EtlFiles(run.folder)
+        if chosen == "mongo":
+            loaded = _load_mongo(config, explicit, files.raw, options.progress)
+        else:
+            loaded = _load(config, chosen, explicit, from_config=source is None)
+        task.advance()
+        frame, schema = _settle(config, loaded, target, normal_value, warnings)
+        task.advance()
+        train_idx, test_idx = _split(config, frame, schema, warnings)
+        train, test = frame.iloc[train_idx], frame.iloc[test_idx]
+        schema = _with_domains(schema, train)
+        task.advance()
+        frame.to_parquet(files.raw, index=False)
+        train.reset_index(drop=True).to_parquet(files.train, index=False)
+        test.reset_index(drop=True).to_parquet(files.test, index=False)
+        write_text_atomic(files.schema, schema.to_yaml())
+        task.advance()
         intrusions = int((~schema.is_normal(frame[schema.target])).sum())
-        folder = config.artifacts_dir / STAGE
-        summary.update(rows=len(frame), train=len(train), test=len(test), intrusions=intrusions, outputs=folder)
+        run.summary.update(rows=len(frame), train=len(train), test=len(test), intrusions=intrusions)
+    published = EtlFiles(run.published or files.folder)
     return EtlResult(
         source=chosen if chosen in ("synthetic", "mongo") else loaded.name,
         rows=len(frame),
@@ -105,8 +102,8 @@ def run_etl(
         test_rows=len(test),
         intrusion_share=round(intrusions / len(frame), 6),
         columns=len(schema.columns),
-        outputs={name: folder / name for name in OUTPUTS},
-        duration_s=round(time.perf_counter() - started, 3),
+        outputs=published.outputs(),
+        duration_s=run.elapsed(),
         target=schema.target,
         schema_origin=loaded.origin,
         warnings=warnings,
@@ -123,7 +120,7 @@ def _explicit_schema(config: Config, schema_path: Path | None) -> Schema | None:
 
 def _load(config: Config, source: str, explicit: Schema | None, *, from_config: bool) -> _Loaded:
     """Rows from the synthetic generator or a file, with the schema they came with (if any)."""
-    from netsec_cli.sources.files import LAYOUT_ATTR, NSL_KDD, read_table
+    from netsec_cli.sources.tabular import LAYOUT_ATTR, NSL_KDD, read_table
 
     if source == "synthetic":
         from netsec_cli.sources.synthetic import generate_flows
@@ -144,8 +141,8 @@ def _load_mongo(config: Config, explicit: Schema | None, dest: Path, progress: P
     """Rows from the configured MongoDB collection, staged as Parquet by the mongo source."""
     import pandas as pd
 
-    from netsec_cli.sources.files import NSL_KDD, normalise_dtypes
     from netsec_cli.sources.mongo import read_collection
+    from netsec_cli.sources.tabular import NSL_KDD, normalise_dtypes
 
     rows = read_collection(config, dest=dest, schema=explicit, progress=progress)
     log.info("read %s documents from MongoDB %s.%s", rows, config.mongo.database, config.mongo.collection)
@@ -161,7 +158,7 @@ def _load_mongo(config: Config, explicit: Schema | None, dest: Path, progress: P
 
 def _shipped_layout(frame: pd.DataFrame) -> Schema | None:
     """The shipped NSL-KDD schema when the frame holds exactly its columns (difficulty optional)."""
-    from netsec_cli.sources.files import NSL_KDD
+    from netsec_cli.sources.tabular import NSL_KDD
 
     shipped = Schema.load(shipped_schema(NSL_KDD))
     required = set(shipped.columns) - set(shipped.ignored)
@@ -173,7 +170,7 @@ def _settle(
 ) -> tuple[pd.DataFrame, Schema]:
     """The frame in schema column order and dtypes, and the schema that describes it exactly."""
     from netsec_cli.schema_infer import infer_schema
-    from netsec_cli.sources.files import conform_to_schema, drop_columns
+    from netsec_cli.sources.tabular import conform_to_schema, drop_columns
 
     frame, schema = loaded.frame, loaded.schema
     if schema is None:

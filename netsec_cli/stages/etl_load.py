@@ -15,15 +15,15 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from netsec_cli.logging_setup import stage_log
-from netsec_cli.progress import NO_PROGRESS, Progress
+from netsec_cli.progress import Progress
+from netsec_cli.runner import RunOptions, run_stage
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from netsec_cli.config import Config
-    from netsec_cli.sources.mongo import Connection
     from netsec_cli.schema import Schema
+    from netsec_cli.sources.mongo import Connection
 
 log = logging.getLogger("netsec_cli.stages.etl_load")
 
@@ -50,20 +50,25 @@ def _configured_schema(config: Config) -> Schema | None:
     return Schema.load(config.resolve(config.data.schema_file))
 
 
-def load_file(config: Config, path: Path, *, progress: Progress = NO_PROGRESS) -> LoadResult:
+def load_file(config: Config, path: Path, *, options: RunOptions = RunOptions()) -> LoadResult:
     """Insert the rows of `path` into `mongo.database`.`mongo.collection`; idempotent per file."""
-    from netsec_cli.sources.files import read_table
-    from netsec_cli.sources.mongo import ensure_order_index, open_collection, with_retries
+    from netsec_cli.sources.mongo import (
+        ensure_order_index,
+        open_collection,
+        with_retries,
+    )
+    from netsec_cli.sources.tabular import read_table
 
     path = Path(path)
-    with stage_log("etl_load", file=path, collection=f"{config.mongo.database}.{config.mongo.collection}") as summary:
+    namespace = f"{config.mongo.database}.{config.mongo.collection}"
+    with run_stage(config, "etl_load", options, publishes=False, file=path, collection=namespace) as run:
         with open_collection(config) as conn:
             frame = read_table(path, _configured_schema(config))
-            counts = _insert_all(config, conn, frame, path.name, progress)
+            counts = _insert_all(config, conn, frame, path.name, options.progress)
             # Built after the inserts: maintaining it during them is slower, and a no-op if it exists.
             with_retries(config, conn.host, f"indexing {conn.namespace}", partial(ensure_order_index, conn.collection))
             total = with_retries(config, conn.host, f"counting {conn.namespace}", conn.collection.estimated_document_count)
-        summary.update(rows=len(frame), **counts, documents=total)
+        run.summary.update(rows=len(frame), **counts, documents=total)
     return LoadResult(file=path, host=conn.host, collection=conn.namespace, rows=len(frame), **counts, documents=total)
 
 

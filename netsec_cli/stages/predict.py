@@ -1,10 +1,11 @@
 """`netsec predict FILE`: score flows with the trained model, streaming in bounded chunks.
 
-Loads artifacts/transform (schema + preprocessor) and artifacts/train (model), checking both
-manifests and that the model was trained with this preprocessor. Reads the input chunk by chunk
-(see netsec_cli.predict_input), preprocesses each chunk with the array fast path of
-netsec_cli.preprocessing.FastTransform (equal to the scikit-learn transform; scikit-learn itself
-when the preprocessor has another structure), scores it with XGBoost's inplace_predict on a
+Loads artifacts/transform (schema + preprocessor) and artifacts/train (model) through
+`artifacts.open_model`, which checks both manifests and that the model was trained with this
+preprocessor. Reads the input chunk by chunk (netsec_cli.sources.tabular, the reader etl uses
+too), preprocesses each chunk with the array fast path of netsec_cli.preprocessing.FastTransform
+(equal to the scikit-learn transform; scikit-learn itself when the preprocessor has another
+structure), scores it with XGBoost's inplace_predict on a
 float32 matrix and appends it to the output, so memory is bounded by the chunk, not the file.
 It writes one output row per input row:
   row          0-based row index in the input
@@ -14,29 +15,36 @@ It writes one output row per input row:
 The output format follows the suffix of `output` (.csv, .json - an array of records - or
 .parquet) and is written to a temporary file renamed into place at the end, so a failure leaves
 nothing behind. Without `output` it is artifacts/predict/predictions.csv, published as a stage
-(with manifest) under the pipeline lock; an explicit `--output` elsewhere takes no lock.
+(with manifest) under the artifacts lock and mirrored with `--sync`; an explicit `--output`
+publishes nothing, so it takes no lock and refuses `--sync`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import heapq
-import json
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from netsec_cli.artifacts import atomic_path, pipeline_lock, staged_stage, write_json_atomic
+from netsec_cli.artifacts import (
+    PredictFiles,
+    atomic_path,
+    open_model,
+    stage_dir,
+    write_json_atomic,
+)
 from netsec_cli.errors import InputError
-from netsec_cli.logging_setup import stage_log
-from netsec_cli.predict_input import FeatureChunk, PredictInput, open_input
-from netsec_cli.preprocessing import PREPROCESSOR_FILE, FastTransform, fast_transform, load_preprocessor, transform_features
-from netsec_cli.progress import NO_PROGRESS, Progress
+from netsec_cli.preprocessing import (
+    FastTransform,
+    chunk_features,
+    fast_transform,
+    load_preprocessor,
+)
+from netsec_cli.runner import RunOptions, StageRun, run_stage
 from netsec_cli.schema import Schema
-from netsec_cli.stages.train import MODEL_FILE, MODEL_INFO, preprocessor_digest
-from netsec_cli.stages.transform import checked_stage
+from netsec_cli.sources.tabular import FeatureChunk, PredictInput, open_input
 
 if TYPE_CHECKING:
     import numpy as np
@@ -44,7 +52,6 @@ if TYPE_CHECKING:
     from netsec_cli.config import Config
 
 OUTPUT_FORMATS = {".csv": "csv", ".json": "json", ".parquet": "parquet"}
-DEFAULT_OUTPUT = "predictions.csv"
 DISPLAY_COLUMNS = 5
 
 
@@ -95,23 +102,15 @@ def load_model(config: Config) -> Model:
     from xgboost import Booster
     from xgboost.core import XGBoostError
 
-    artifacts = config.artifacts_dir
-    train_dir = checked_stage(artifacts, "train", "predict")
-    transform_dir = checked_stage(artifacts, "transform", "predict")
-    info = json.loads((train_dir / MODEL_INFO).read_text(encoding="utf-8"))
-    if info.get("preprocessor_sha256") != preprocessor_digest(transform_dir):
-        raise InputError(
-            f"the model in {train_dir} was trained with a different preprocessor than {transform_dir}",
-            hint="run `netsec train` again",
-        )
+    files = open_model(config.artifacts_dir, "predict")
     booster = Booster()
     try:
-        booster.load_model(str(train_dir / MODEL_FILE))
+        booster.load_model(str(files.train.model))
     except XGBoostError:
-        raise InputError(f"model {train_dir / MODEL_FILE} is corrupt", hint="run `netsec train` again") from None
-    preprocessor = load_preprocessor(transform_dir / PREPROCESSOR_FILE)
+        raise InputError(f"model {files.train.model} is corrupt", hint="run `netsec train` again") from None
+    preprocessor = load_preprocessor(files.transform.preprocessor)
     return Model(
-        schema=Schema.load(transform_dir / "schema.yaml"),
+        schema=files.transform.load_schema(),
         preprocessor=preprocessor,
         booster=booster,
         threshold=config.predict.threshold,
@@ -122,17 +121,7 @@ def load_model(config: Config) -> Model:
 def features(model: Model, chunk: FeatureChunk) -> np.ndarray:
     """The preprocessed float32 matrix of one chunk: the array fast path when the preprocessor has
     the known structure (equal to the scikit-learn transform), else scikit-learn on a DataFrame."""
-    import numpy as np
-
-    fast = model.fast
-    if fast is None:
-        return transform_features(model.preprocessor, chunk.frame())
-    position = {name: j for j, name in enumerate(chunk.numeric_columns)}
-    numeric = chunk.numeric
-    if fast.numeric_columns != chunk.numeric_columns:
-        numeric = numeric[:, [position[name] for name in fast.numeric_columns]]
-    categorical = [chunk.categorical[name] for name in fast.categorical_columns]
-    return np.ascontiguousarray(fast.transform(numeric, categorical), dtype=np.float32)
+    return chunk_features(model.preprocessor, model.fast, chunk)
 
 
 def score(model: Model, chunk: FeatureChunk) -> np.ndarray:
@@ -227,12 +216,10 @@ def _display(value: Any) -> str:
 
 
 @contextlib.contextmanager
-def _destination(config: Config, output: Path | None) -> Iterator[Path]:
-    """A temporary file that becomes `output` (or the published artifacts/predict) on success."""
+def _destination(run: StageRun, output: Path | None) -> Iterator[Path]:
+    """A temporary file that becomes `output`, or the stage's predictions file, on success."""
     if output is None:
-        artifacts = config.artifacts_dir
-        with pipeline_lock(artifacts), staged_stage(artifacts, "predict") as staging:
-            yield staging / DEFAULT_OUTPUT
+        yield PredictFiles(run.folder).predictions
         return
     if output.is_dir():
         raise InputError(f"output path {output} is a folder", hint="pass a file name ending in .csv, .json or .parquet")
@@ -241,20 +228,28 @@ def _destination(config: Config, output: Path | None) -> Iterator[Path]:
 
 
 def run_predict(
-    config: Config, input_path: Path, *, output: Path | None = None, progress: Progress = NO_PROGRESS
+    config: Config, input_path: Path, *, output: Path | None = None, options: RunOptions = RunOptions()
 ) -> PredictResult:
-    """Score every row of `input_path` and write the predictions file."""
+    """Score every row of `input_path` and write the predictions file.
+
+    Without `output` the predictions are published as artifacts/predict (and mirrored with
+    `options.sync`); with `output` they go only there, so `options.sync` is refused up front.
+    """
     import numpy as np
 
-    started = time.perf_counter()
+    if output is not None and options.sync:
+        raise InputError(
+            f"--sync mirrors artifacts/predict, but --output writes the predictions to {output}",
+            hint="drop --output to publish artifacts/predict/predictions.csv, or drop --sync",
+        )
     kind = output_format(output) if output is not None else "csv"
-    model = load_model(config)
-    source: PredictInput = open_input(Path(input_path), model.schema, config.predict.chunk_size)
-    final = output if output is not None else config.artifacts_dir / "predict" / DEFAULT_OUTPUT
-    with stage_log("predict", input=input_path, output=final, layout=source.kind) as log:
+    final = output if output is not None else PredictFiles(stage_dir(config.artifacts_dir, "predict")).predictions
+    with run_stage(config, "predict", options, publishes=output is None, input=input_path, output=final) as run:
+        model = load_model(config)
+        source: PredictInput = open_input(Path(input_path), model.schema, config.predict.chunk_size)
         rows = intrusions = 0
         heap: list[tuple[float, int, dict[str, str]]] = []
-        with _destination(config, output) as target, progress.task("predict", total=source.rows) as bar:
+        with _destination(run, output) as target, options.progress.task("predict", total=source.rows) as bar:
             writer = _Writer(target, kind)
             try:
                 for chunk in source.chunks():
@@ -266,19 +261,18 @@ def run_predict(
                     bar.advance(len(probability))
             finally:
                 writer.close()
-            if output is None:
-                summary = {"input": str(input_path), "rows": rows, "intrusions": intrusions, "threshold": model.threshold}
-                write_json_atomic(target.parent / "summary.json", summary)
-        top = [SuspiciousRow(row=-neg, probability=round(p, 6), values=v) for p, neg, v in sorted(heap, reverse=True)]
-        result = PredictResult(
-            input=Path(input_path),
-            output=final,
-            rows=rows,
-            intrusions=intrusions,
-            normal=rows - intrusions,
-            threshold=model.threshold,
-            top=top,
-            duration=round(time.perf_counter() - started, 3),
-        )
-        log.update(rows=rows, intrusions=intrusions, output=final)
-    return result
+        if output is None:
+            summary = {"input": str(input_path), "rows": rows, "intrusions": intrusions, "threshold": model.threshold}
+            write_json_atomic(PredictFiles(run.folder).summary, summary)
+        run.summary.update(layout=source.kind, rows=rows, intrusions=intrusions)
+    top = [SuspiciousRow(row=-neg, probability=round(p, 6), values=v) for p, neg, v in sorted(heap, reverse=True)]
+    return PredictResult(
+        input=Path(input_path),
+        output=final,
+        rows=rows,
+        intrusions=intrusions,
+        normal=rows - intrusions,
+        threshold=model.threshold,
+        top=top,
+        duration=run.elapsed(),
+    )

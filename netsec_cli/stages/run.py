@@ -1,19 +1,17 @@
 """`netsec run`: etl → validate → transform → train, stopping at the first failure.
 
-The pipeline lock is held for the whole run (each stage takes it again, re-entrantly), so a
-second `netsec run` or stage command cannot interleave with it. A failed validation raises
+The one module that composes stages. The artifacts lock is held for the whole run (each stage
+takes it again, re-entrantly), so a second `netsec run` or stage command cannot interleave with
+it; with `options.sync` each stage mirrors its folder as soon as it is published. A failed validation raises
 ValidationFailed (exit 3) after the report is written, and nothing after it runs.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from netsec_cli.artifacts import pipeline_lock
-from netsec_cli.logging_setup import stage_log
-from netsec_cli.progress import NO_PROGRESS, Progress
+from netsec_cli.runner import RunOptions, run_stage
 
 if TYPE_CHECKING:
     from netsec_cli.config import Config
@@ -21,9 +19,6 @@ if TYPE_CHECKING:
     from netsec_cli.stages.train import TrainResult
     from netsec_cli.stages.transform import TransformResult
     from netsec_cli.stages.validate import ValidateResult
-
-STAGES = ("etl", "validate", "transform", "train")
-
 
 @dataclass
 class RunResult:
@@ -42,7 +37,7 @@ def run_pipeline(
     source: str | None = None,
     target: str | None = None,
     normal_value: str | None = None,
-    progress: Progress = NO_PROGRESS,
+    options: RunOptions = RunOptions(),
 ) -> RunResult:
     """Run etl, validate, transform and train in order under one pipeline lock.
 
@@ -53,17 +48,14 @@ def run_pipeline(
     from netsec_cli.stages.transform import run_transform
     from netsec_cli.stages.validate import run_validate, validation_error
 
-    started = time.perf_counter()
-    with pipeline_lock(config.artifacts_dir), stage_log("run", source=source or config.data.source) as log:
-        etl = run_etl(config, source=source, target=target, normal_value=normal_value, progress=progress)
-        checked = run_validate(config, progress=progress)
+    with run_stage(config, "run", options, publishes=False, locks=True, source=source or config.data.source) as run:
+        etl = run_etl(config, source=source, target=target, normal_value=normal_value, options=options)
+        checked = run_validate(config, options=options)
         if not checked.passed:
             error = validation_error(checked)
             error.message += "; later stages were not run"
             raise error
-        transformed = run_transform(config, progress=progress)
-        trained = run_train(config, progress=progress)
-        log.update(rows=etl.rows, accuracy=trained.metrics["accuracy"], run_id=trained.run_id)
-    return RunResult(
-        etl=etl, validate=checked, transform=transformed, train=trained, duration=round(time.perf_counter() - started, 3)
-    )
+        transformed = run_transform(config, options=options)
+        trained = run_train(config, options=options)
+        run.summary.update(rows=etl.rows, accuracy=trained.metrics["accuracy"], run_id=trained.run_id)
+    return RunResult(etl=etl, validate=checked, transform=transformed, train=trained, duration=run.elapsed())

@@ -18,26 +18,25 @@ If MLflow fails the folder is still published (the new model is usable) and a Se
 
 from __future__ import annotations
 
-import json
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from netsec_cli.artifacts import MANIFEST, pipeline_lock, staged_stage, write_json_atomic
+from netsec_cli.artifacts import (
+    TrainFiles,
+    TransformFiles,
+    open_stage,
+    stage_dir,
+    write_json_atomic,
+)
 from netsec_cli.errors import ConfigError, InputError, NetsecError
-from netsec_cli.logging_setup import stage_log
-from netsec_cli.preprocessing import PREPROCESSOR_FILE, feature_types, load_preprocessor
-from netsec_cli.progress import NO_PROGRESS, Progress
-from netsec_cli.stages.transform import checked_stage
+from netsec_cli.preprocessing import feature_types, load_preprocessor
+from netsec_cli.runner import RunOptions, run_stage
 
 if TYPE_CHECKING:
     import numpy as np
 
     from netsec_cli.config import Config
-
-MODEL_FILE = "model.ubj"
-MODEL_INFO = "model_info.json"
 
 
 @dataclass
@@ -53,30 +52,18 @@ class TrainResult:
     validation_rows: int
     test_rows: int
     duration: float
-    tracking_error: str | None = field(default=None)
-
-
-def _load_array(path: Path) -> np.ndarray:
-    import numpy as np
-
-    try:
-        return np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read {path}: {exc}", hint="re-run `netsec transform`") from None
-
-
-def preprocessor_digest(transform_dir: Path) -> str:
-    """The sha256 of the preprocessor as recorded in the transform manifest."""
-    manifest = json.loads((transform_dir / MANIFEST).read_text(encoding="utf-8"))
-    for entry in manifest["files"]:
-        if entry["path"] == PREPROCESSOR_FILE:
-            return str(entry["sha256"])
-    raise InputError(f"{transform_dir} has no {PREPROCESSOR_FILE}", hint="re-run `netsec transform`")
 
 
 def evaluate(y_true: np.ndarray, probability: np.ndarray, threshold: float) -> dict[str, Any]:
     """Binary metrics (1 = intrusion) at `threshold`."""
-    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_score, recall_score, roc_auc_score
+    from sklearn.metrics import (
+        accuracy_score,
+        confusion_matrix,
+        f1_score,
+        precision_score,
+        recall_score,
+        roc_auc_score,
+    )
 
     predicted = (probability >= threshold).astype(int)
     both = len(set(y_true.tolist())) == 2
@@ -130,76 +117,73 @@ def fit_model(config: Config, x: np.ndarray, y: np.ndarray, types: list[str] | N
     return model, len(y_fit), len(y_val)
 
 
-def run_train(config: Config, *, progress: Progress = NO_PROGRESS) -> TrainResult:
-    """Train, evaluate, publish artifacts/train, then log the run to MLflow (if enabled)."""
-    started = time.perf_counter()
-    artifacts = config.artifacts_dir
-    transform_dir = checked_stage(artifacts, "transform", "train")
-    with stage_log("train", source=transform_dir, hyperparameters=config.model.hyperparameters) as log:
-        x_train, y_train = _load_array(transform_dir / "X_train.npy"), _load_array(transform_dir / "y_train.npy")
-        x_test, y_test = _load_array(transform_dir / "X_test.npy"), _load_array(transform_dir / "y_test.npy")
-        names = json.loads((transform_dir / "feature_names.json").read_text(encoding="utf-8"))
-        types = feature_types(load_preprocessor(transform_dir / PREPROCESSOR_FILE))
+def run_train(config: Config, *, options: RunOptions = RunOptions()) -> TrainResult:
+    """Train, evaluate, log the run to MLflow (if enabled) and publish artifacts/train.
+
+    A tracking failure is raised (exit 4) only after the new model is published."""
+    tracked, tracking_error = None, None
+    hyperparameters = config.model.hyperparameters
+    with run_stage(config, "train", options, hyperparameters=hyperparameters) as run, options.progress.task("train", total=3) as bar:
+        transform = open_stage(config.artifacts_dir, "transform", "train")
+        x_train, y_train = transform.load_array("X_train"), transform.load_array("y_train")
+        x_test, y_test = transform.load_array("X_test"), transform.load_array("y_test")
+        types = feature_types(load_preprocessor(transform.preprocessor))
         if len(types) != x_train.shape[1]:
             raise InputError(
-                f"{transform_dir} is inconsistent: the preprocessor gives {len(types)} columns, X_train has {x_train.shape[1]}",
+                f"{transform.folder} is inconsistent: the preprocessor gives {len(types)} columns, X_train has {x_train.shape[1]}",
                 hint="re-run `netsec transform`",
             )
-        with progress.task("train", total=3) as bar:
-            model, fit_rows, val_rows = fit_model(config, x_train, y_train, types)
-            bar.advance()
-            metrics = evaluate(y_test, model.predict_proba(x_test)[:, 1], config.predict.threshold)
-            best = getattr(model, "best_iteration", None)
-            bar.advance()
-            tracked, tracking_error = None, None
-            with pipeline_lock(artifacts), staged_stage(artifacts, "train") as staging:
-                booster = model.get_booster()
-                booster = booster[: best + 1] if best is not None else booster
-                booster.save_model(str(staging / MODEL_FILE))
-                info = {
-                    "format": "xgboost-ubj",
-                    "feature_names": names,
-                    "feature_types": types,
-                    "best_iteration": best,
-                    "threshold": config.predict.threshold,
-                    "preprocessor_sha256": preprocessor_digest(transform_dir),
-                    "hyperparameters": config.model.hyperparameters,
-                }
-                write_json_atomic(staging / MODEL_INFO, info)
-                write_json_atomic(staging / "metrics.json", metrics)
-                if config.tracking.enabled:
-                    tracked, tracking_error = _track(config, staging, transform_dir, metrics, best, fit_rows)
-                write_json_atomic(
-                    staging / "tracking.json",
-                    {
-                        "enabled": config.tracking.enabled,
-                        "run_id": tracked.run_id if tracked else None,
-                        "model_version": tracked.model_version if tracked else None,
-                        "tracking_uri": tracked.tracking_uri if tracked else None,
-                        "error": str(tracking_error) if tracking_error else None,
-                    },
-                )
-            bar.advance()
-        result = TrainResult(
-            metrics=metrics,
-            model_path=artifacts / "train" / MODEL_FILE,
-            run_id=tracked.run_id if tracked else None,
-            model_version=tracked.model_version if tracked else None,
-            best_iteration=best,
-            train_rows=fit_rows,
-            validation_rows=val_rows,
-            test_rows=int(len(y_test)),
-            duration=round(time.perf_counter() - started, 3),
-            tracking_error=str(tracking_error) if tracking_error else None,
+        model, fit_rows, val_rows = fit_model(config, x_train, y_train, types)
+        bar.advance()
+        metrics = evaluate(y_test, model.predict_proba(x_test)[:, 1], config.predict.threshold)
+        best = getattr(model, "best_iteration", None)
+        bar.advance()
+        files = TrainFiles(run.folder)
+        booster = model.get_booster()
+        booster = booster[: best + 1] if best is not None else booster
+        booster.save_model(str(files.model))
+        info = {
+            "format": "xgboost-ubj",
+            "feature_names": transform.feature_names(),
+            "feature_types": types,
+            "best_iteration": best,
+            "threshold": config.predict.threshold,
+            "preprocessor_sha256": transform.preprocessor_sha256(),
+            "hyperparameters": hyperparameters,
+        }
+        write_json_atomic(files.model_info, info)
+        write_json_atomic(files.metrics, metrics)
+        if config.tracking.enabled:
+            tracked, tracking_error = _track(config, files, transform, metrics, best, fit_rows)
+        write_json_atomic(
+            files.tracking,
+            {
+                "enabled": config.tracking.enabled,
+                "run_id": tracked.run_id if tracked else None,
+                "model_version": tracked.model_version if tracked else None,
+                "tracking_uri": tracked.tracking_uri if tracked else None,
+                "error": str(tracking_error) if tracking_error else None,
+            },
         )
-        log.update(accuracy=metrics["accuracy"], f1=metrics["f1"], best_iteration=best, run_id=result.run_id)
+        bar.advance()
+        run.summary.update(accuracy=metrics["accuracy"], f1=metrics["f1"], best_iteration=best, run_id=tracked.run_id if tracked else None)
     if tracking_error is not None:
         raise tracking_error
-    return result
+    return TrainResult(
+        metrics=metrics,
+        model_path=TrainFiles(stage_dir(config.artifacts_dir, "train")).model,
+        run_id=tracked.run_id if tracked else None,
+        model_version=tracked.model_version if tracked else None,
+        best_iteration=best,
+        train_rows=fit_rows,
+        validation_rows=val_rows,
+        test_rows=int(len(y_test)),
+        duration=run.elapsed(),
+    )
 
 
 def _track(
-    config: Config, staging: Path, transform_dir: Path, metrics: dict[str, Any], best: int | None, fit_rows: int
+    config: Config, files: TrainFiles, transform: TransformFiles, metrics: dict[str, Any], best: int | None, fit_rows: int
 ) -> tuple[Any, NetsecError | None]:
     """Log the run; a tracking failure is returned (raised after publishing), not raised here."""
     from netsec_cli.tracking import log_training_run
@@ -220,8 +204,8 @@ def _track(
             config,
             params=params,
             metrics=scalars,
-            model_files=[staging / MODEL_FILE, staging / MODEL_INFO],
-            artifact_files=[staging / "metrics.json", transform_dir / PREPROCESSOR_FILE, transform_dir / "schema.yaml"],
+            model_files=[files.model, files.model_info],
+            artifact_files=[files.metrics, transform.preprocessor, transform.schema],
             tags={"netsec.stage": "train"},
         )
     except NetsecError as exc:

@@ -26,11 +26,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from netsec_cli.artifacts import pipeline_lock, require_stage, staged_stage, verify_manifest, write_json_atomic
+from netsec_cli.artifacts import ValidateFiles, open_stage, stage_dir, write_json_atomic
 from netsec_cli.config import Config
-from netsec_cli.errors import InputError, ValidationFailed
-from netsec_cli.logging_setup import stage_log
-from netsec_cli.progress import NO_PROGRESS, Progress
+from netsec_cli.errors import ValidationFailed
+from netsec_cli.runner import RunOptions, run_stage
 from netsec_cli.schema import Schema
 
 if TYPE_CHECKING:
@@ -40,8 +39,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("netsec_cli.stages.validate")
 
-STAGE = "validate"
-REPORT = "report.json"
 Issue = dict[str, str]
 
 
@@ -68,18 +65,15 @@ def _issue(column: str, check: str, detail: str) -> Issue:
     return {"column": column, "check": check, "detail": detail}
 
 
-def run_validate(config: Config, *, progress: Progress = NO_PROGRESS) -> ValidateResult:
+def run_validate(config: Config, *, options: RunOptions = RunOptions()) -> ValidateResult:
     """Check artifacts/etl's train and test splits; write artifacts/validate/report.json; never raise on failure."""
     from netsec_cli.drift import column_drift
 
-    etl = require_stage(config.artifacts_dir, "etl", STAGE)
-    changed = verify_manifest(etl)
-    if changed:
-        raise InputError(f"{etl} does not match its manifest ({', '.join(changed)} changed)", hint="re-run `netsec etl`")
-    schema = Schema.load(etl / "schema.yaml")
     alpha = config.agents.drift_detection_agent.threshold
-    with stage_log(STAGE, etl=etl) as summary, progress.task("validate", total=3) as task:
-        train, test = _read_split(etl / "train.parquet"), _read_split(etl / "test.parquet")
+    with run_stage(config, "validate", options) as run, options.progress.task("validate", total=3) as task:
+        etl = open_stage(config.artifacts_dir, "etl", "validate")
+        schema = etl.load_schema()
+        train, test = etl.read("train"), etl.read("test")
         failures: list[Issue] = []
         warnings: list[Issue] = []
         usable = _schema_checks(config, schema, {"train": train, "test": test}, failures, warnings)
@@ -108,26 +102,17 @@ def run_validate(config: Config, *, progress: Progress = NO_PROGRESS) -> Validat
             drifted_columns=drifted_columns,
             failures=failures,
             warnings=warnings,
-            report_path=config.artifacts_dir / STAGE / REPORT,
+            report_path=ValidateFiles(stage_dir(config.artifacts_dir, "validate")).report,
             retrain_recommended=share >= config.agents.retraining_agent.trigger_drift_threshold,
             columns_tested=len(results),
             train_rows=len(train),
             test_rows=len(test),
             drift=[_drift_row(r, alpha, config.validation.psi_threshold) for r in results],
         )
-        _write_report(config, result)
+        write_json_atomic(ValidateFiles(run.folder).report, _report(config, result))
         task.advance()
-        summary.update(passed=passed, failures=len(failures), warnings=len(warnings), drift_share=result.drift_share)
+        run.summary.update(passed=passed, failures=len(failures), warnings=len(warnings), drift_share=result.drift_share)
     return result
-
-
-def _read_split(path: Path) -> pd.DataFrame:
-    import pandas as pd
-
-    try:
-        return pd.read_parquet(path)
-    except Exception as exc:  # pyarrow raises several unrelated types for damaged files
-        raise InputError(f"cannot read {path}: {exc}", hint="re-run `netsec etl`") from None
 
 
 def _schema_checks(
@@ -225,8 +210,8 @@ def _drift_row(r: ColumnDrift, alpha: float, psi_threshold: float) -> dict[str, 
     }
 
 
-def _write_report(config: Config, result: ValidateResult) -> None:
-    report = {
+def _report(config: Config, result: ValidateResult) -> dict[str, Any]:
+    return {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         **asdict(result),
         "settings": {
@@ -239,8 +224,6 @@ def _write_report(config: Config, result: ValidateResult) -> None:
             "retrain_trigger": config.agents.retraining_agent.trigger_drift_threshold,
         },
     }
-    with pipeline_lock(config.artifacts_dir), staged_stage(config.artifacts_dir, STAGE) as staging:
-        write_json_atomic(staging / REPORT, report)
 
 
 def validation_error(result: ValidateResult) -> ValidationFailed:

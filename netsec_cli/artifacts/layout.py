@@ -1,0 +1,274 @@
+"""The artifact layout: every stage's folder and file names, in one place.
+
+`artifacts/<stage>/` holds one stage's published outputs and its `manifest.json`. Each stage has a
+small typed view of its folder (`EtlFiles`, `TransformFiles`, …) that names its files; a stage
+writes through the view of its staging folder, and a later stage reads through `open_stage`,
+which checks the folder exists and still matches its manifest. No other module spells an
+artifact file name.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, overload
+
+from netsec_cli.artifacts.manifest import MANIFEST, Manifest
+from netsec_cli.artifacts.publish import published_dir
+from netsec_cli.errors import InputError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+    from netsec_cli.schema import Schema
+
+STAGES = ("etl", "validate", "transform", "train", "predict")
+StageName = Literal["etl", "validate", "transform", "train", "predict"]
+
+
+@dataclass(frozen=True)
+class StageFiles:
+    """A stage folder (published or staging) and its manifest."""
+
+    folder: Path
+
+    @property
+    def manifest_file(self) -> Path:
+        return self.folder / MANIFEST
+
+    def manifest(self) -> Manifest:
+        """The folder's manifest (InputError when it has none)."""
+        manifest = Manifest.read(self.folder)
+        if manifest is None:
+            raise InputError(f"{self.folder} has no {MANIFEST}", hint="re-run the stage")
+        return manifest
+
+    def read_json(self, path: Path, stage: str) -> Any:
+        """A JSON file of this folder; InputError naming the stage to re-run when unreadable."""
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            raise InputError(f"cannot read {path}", hint=f"re-run `netsec {stage}`") from None
+
+
+@dataclass(frozen=True)
+class EtlFiles(StageFiles):
+    """artifacts/etl: every row, the train/test split and the schema."""
+
+    @property
+    def raw(self) -> Path:
+        return self.folder / "raw.parquet"
+
+    @property
+    def train(self) -> Path:
+        return self.folder / "train.parquet"
+
+    @property
+    def test(self) -> Path:
+        return self.folder / "test.parquet"
+
+    @property
+    def schema(self) -> Path:
+        return self.folder / "schema.yaml"
+
+    def read(self, split: Literal["train", "test", "raw"]) -> pd.DataFrame:
+        """One of the Parquet tables; InputError when it cannot be read."""
+        import pandas as pd
+
+        path = {"train": self.train, "test": self.test, "raw": self.raw}[split]
+        try:
+            return pd.read_parquet(path)
+        except Exception as exc:  # pyarrow raises several unrelated types for a damaged file
+            raise InputError(f"cannot read {path}: {exc}", hint="re-run `netsec etl`") from None
+
+    def outputs(self) -> dict[str, Path]:
+        """The published files by name."""
+        return {path.name: path for path in (self.raw, self.train, self.test, self.schema)}
+
+    def load_schema(self) -> Schema:
+        from netsec_cli.schema import Schema
+
+        return Schema.load(self.schema)
+
+
+@dataclass(frozen=True)
+class ValidateFiles(StageFiles):
+    """artifacts/validate: the validation and drift report."""
+
+    @property
+    def report(self) -> Path:
+        return self.folder / "report.json"
+
+
+ARRAYS = ("X_train", "y_train", "X_test", "y_test")
+
+
+@dataclass(frozen=True)
+class TransformFiles(StageFiles):
+    """artifacts/transform: the fitted preprocessor, its schema and the transformed arrays."""
+
+    @property
+    def preprocessor(self) -> Path:
+        return self.folder / "preprocessor.skops"
+
+    @property
+    def schema(self) -> Path:
+        return self.folder / "schema.yaml"
+
+    @property
+    def feature_names_file(self) -> Path:
+        return self.folder / "feature_names.json"
+
+    @property
+    def info(self) -> Path:
+        return self.folder / "transform.json"
+
+    def array(self, name: str) -> Path:
+        """One of X_train, y_train, X_test, y_test."""
+        if name not in ARRAYS:
+            raise ValueError(f"unknown array {name!r}")
+        return self.folder / f"{name}.npy"
+
+    def load_array(self, name: str) -> np.ndarray:
+        """An array, loaded without pickle."""
+        import numpy as np
+
+        path = self.array(name)
+        try:
+            return np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise InputError(f"cannot read {path}: {exc}", hint="re-run `netsec transform`") from None
+
+    def load_schema(self) -> Schema:
+        from netsec_cli.schema import Schema
+
+        return Schema.load(self.schema)
+
+    def feature_names(self) -> list[str]:
+        return [str(name) for name in self.read_json(self.feature_names_file, "transform")]
+
+    def preprocessor_sha256(self) -> str:
+        """The preprocessor's sha256 as its manifest records it."""
+        entry = self.manifest().entry(self.preprocessor.name)
+        if entry is None:
+            raise InputError(f"{self.folder} has no {self.preprocessor.name}", hint="re-run `netsec transform`")
+        return entry.sha256
+
+
+@dataclass(frozen=True)
+class TrainFiles(StageFiles):
+    """artifacts/train: the booster, what it was trained with, its metrics and the MLflow run."""
+
+    @property
+    def model(self) -> Path:
+        return self.folder / "model.ubj"
+
+    @property
+    def model_info(self) -> Path:
+        return self.folder / "model_info.json"
+
+    @property
+    def metrics(self) -> Path:
+        return self.folder / "metrics.json"
+
+    @property
+    def tracking(self) -> Path:
+        return self.folder / "tracking.json"
+
+    def load_info(self) -> dict[str, Any]:
+        return dict(self.read_json(self.model_info, "train"))
+
+
+@dataclass(frozen=True)
+class PredictFiles(StageFiles):
+    """artifacts/predict: the predictions of the last `netsec predict` without --output."""
+
+    @property
+    def predictions(self) -> Path:
+        return self.folder / "predictions.csv"
+
+    @property
+    def summary(self) -> Path:
+        return self.folder / "summary.json"
+
+
+VIEWS: dict[str, type[StageFiles]] = {
+    "etl": EtlFiles,
+    "validate": ValidateFiles,
+    "transform": TransformFiles,
+    "train": TrainFiles,
+    "predict": PredictFiles,
+}
+
+
+@overload
+def stage_files(folder: Path, stage: Literal["etl"]) -> EtlFiles: ...
+@overload
+def stage_files(folder: Path, stage: Literal["validate"]) -> ValidateFiles: ...
+@overload
+def stage_files(folder: Path, stage: Literal["transform"]) -> TransformFiles: ...
+@overload
+def stage_files(folder: Path, stage: Literal["train"]) -> TrainFiles: ...
+@overload
+def stage_files(folder: Path, stage: Literal["predict"]) -> PredictFiles: ...
+@overload
+def stage_files(folder: Path, stage: str) -> StageFiles: ...
+def stage_files(folder: Path, stage: str) -> StageFiles:
+    """The typed view of `folder` as the outputs of `stage` (a staging or published folder)."""
+    if stage not in VIEWS:
+        raise InputError(f"unknown stage {stage!r}", hint=f"one of {', '.join(STAGES)}")
+    return VIEWS[stage](folder)
+
+
+def stage_dir(artifacts: Path, stage: str) -> Path:
+    """Where `stage` publishes: `artifacts/<stage>` (recovered if a swap was interrupted)."""
+    return published_dir(artifacts, stage)
+
+
+@overload
+def open_stage(artifacts: Path, stage: Literal["etl"], needed_by: str) -> EtlFiles: ...
+@overload
+def open_stage(artifacts: Path, stage: Literal["transform"], needed_by: str) -> TransformFiles: ...
+@overload
+def open_stage(artifacts: Path, stage: Literal["train"], needed_by: str) -> TrainFiles: ...
+@overload
+def open_stage(artifacts: Path, stage: str, needed_by: str) -> StageFiles: ...
+def open_stage(artifacts: Path, stage: str, needed_by: str) -> StageFiles:
+    """The published outputs of an earlier stage, checked against their manifest.
+
+    InputError (exit 2) naming the command to run when the stage never ran, and naming the
+    changed files when the folder no longer matches its manifest.
+    """
+    folder = stage_dir(artifacts, stage)
+    manifest = Manifest.read(folder)
+    if manifest is None:
+        raise InputError(f"no {stage} artifacts in {folder}", hint=f"run `netsec {stage}` before `netsec {needed_by}`")
+    changed = manifest.verify(folder)
+    if changed:
+        raise InputError(
+            f"{stage} artifacts in {folder} changed since they were written ({', '.join(changed)})",
+            hint=f"re-run `netsec {stage}`",
+        )
+    return stage_files(folder, stage)
+
+
+@dataclass(frozen=True)
+class ModelFiles:
+    """The trained model and the preprocessor it was trained with, checked to belong together."""
+
+    train: TrainFiles
+    transform: TransformFiles
+
+
+def open_model(artifacts: Path, needed_by: str) -> ModelFiles:
+    """artifacts/train and artifacts/transform, verified, and the model's preprocessor digest matched."""
+    train = open_stage(artifacts, "train", needed_by)
+    transform = open_stage(artifacts, "transform", needed_by)
+    if train.load_info().get("preprocessor_sha256") != transform.preprocessor_sha256():
+        raise InputError(
+            f"the model in {train.folder} was trained with a different preprocessor than {transform.folder}",
+            hint="run `netsec train` again",
+        )
+    return ModelFiles(train, transform)

@@ -1,0 +1,98 @@
+"""The one stage lifecycle: lock, logs, staging folder, publish, manifest, optional S3 mirror.
+
+Every stage body runs inside `run_stage`:
+
+    with run_stage(config, "transform", options, source=etl.folder) as run:
+        ...                          # the stage's own work, writing into run.staging
+        run.summary.update(rows=n)   # logged with the duration when the stage ends
+
+Lock scope (the same for every stage): a stage that publishes into the artifacts folder holds
+the artifacts lock from before it reads its inputs until its folder is published and, when
+asked, mirrored, so it reads a consistent set of earlier outputs and no other run interleaves.
+A run that writes nothing under artifacts/ (`predict --output elsewhere`, `sync-s3 --dry-run`)
+takes no lock: published folders are swapped in whole, so reading them is always safe. Another
+run holding the lock is `LockBusy` (exit 5) after `options.lock_wait` seconds.
+
+On an exception the staging folder is removed and the previous published folder stays.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from netsec_cli.artifacts import new_staging_dir, pipeline_lock, publish
+from netsec_cli.logging_setup import stage_log
+from netsec_cli.progress import NO_PROGRESS, Progress
+
+if TYPE_CHECKING:
+    from netsec_cli.config import Config
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run a stage, as opposed to what it computes."""
+
+    progress: Progress = NO_PROGRESS
+    sync: bool = False  # mirror the published folder to S3 (also when aws.sync_after_stage)
+    lock_wait: float = 0.0  # seconds to wait for another run's lock before LockBusy (exit 5)
+
+
+@dataclass
+class StageRun:
+    """One running stage: where it writes, what it reports, how long it has run."""
+
+    name: str
+    staging: Path | None
+    summary: dict[str, Any] = field(default_factory=dict)
+    published: Path | None = None
+    started: float = field(default_factory=time.perf_counter)
+
+    def elapsed(self) -> float:
+        """Seconds since the stage started, rounded to milliseconds."""
+        return round(time.perf_counter() - self.started, 3)
+
+    @property
+    def folder(self) -> Path:
+        """The staging folder (only for a stage that publishes)."""
+        if self.staging is None:
+            raise RuntimeError(f"stage {self.name} publishes nothing")
+        return self.staging
+
+
+@contextlib.contextmanager
+def run_stage(
+    config: Config,
+    name: str,
+    options: RunOptions = RunOptions(),
+    *,
+    publishes: bool = True,
+    locks: bool | None = None,
+    **inputs: Any,
+) -> Iterator[StageRun]:
+    """Run one stage's body under the lifecycle described in the module docstring.
+
+    `publishes`: the body fills `run.staging`, published as artifacts/<name>. `locks` (default:
+    as `publishes`) holds the artifacts lock, e.g. for `netsec run`, whose stages publish."""
+    artifacts = config.artifacts_dir
+    locked = publishes if locks is None else locks
+    lock = pipeline_lock(artifacts, wait=options.lock_wait) if locked else contextlib.nullcontext()
+    with lock:
+        with stage_log(name, **inputs) as summary:
+            run = StageRun(name, new_staging_dir(artifacts, name) if publishes else None, summary)
+            try:
+                yield run
+                if run.staging is not None:
+                    run.published = publish(run.staging, artifacts, name)
+            finally:
+                if run.staging is not None:
+                    shutil.rmtree(run.staging, ignore_errors=True)
+        if run.published is not None and (options.sync or config.aws.sync_after_stage):
+            from netsec_cli.runner.mirror import push_stage
+
+            push_stage(config, name, options.progress)

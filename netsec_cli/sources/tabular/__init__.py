@@ -1,0 +1,58 @@
+"""The one tabular reader: every table netsec reads from disk, for etl and predict alike.
+
+Formats: delimited text (.csv/.tsv/.txt; encoding, delimiter and header sniffed), Parquet
+(.parquet/.pq) and NumPy (.npy; never unpickled). One set of rules for every caller:
+- one delimiter sniffer and one header rule (`text`);
+- one set of missing-value tokens, `MISSING_TOKENS` (`chunks`);
+- one column-matching rule: by name when the table has names, else by position from the
+  column count, against the given schema or the shipped NSL-KDD one (`layout`);
+- rows streamed in bounded chunks (`Table.blocks`).
+`read_table` (etl) collects the chunks into a typed DataFrame; `open_input` (predict) parses
+each chunk into a `FeatureChunk` of plain arrays. Every problem is an `InputError` naming the file.
+"""
+
+from netsec_cli.sources.tabular.chunks import (
+    MISSING_TOKENS,
+    FeatureChunk,
+    conform,
+    numeric_features,
+)
+from netsec_cli.sources.tabular.formats import SUPPORTED_SUFFIXES
+from netsec_cli.sources.tabular.frame import (
+    conform_to_schema,
+    normalise_dtypes,
+    read_table,
+)
+from netsec_cli.sources.tabular.layout import (
+    LAYOUT_ATTR,
+    NSL_KDD,
+    candidate_layouts,
+    drop_columns,
+)
+from netsec_cli.sources.tabular.npy import CHUNK_BYTES, chunk_rows
+from netsec_cli.sources.tabular.reader import PredictInput, open_input, open_table
+from netsec_cli.sources.tabular.table import Block, Table
+from netsec_cli.sources.tabular.text import detect_delimiter
+
+__all__ = [
+    "CHUNK_BYTES",
+    "LAYOUT_ATTR",
+    "MISSING_TOKENS",
+    "NSL_KDD",
+    "SUPPORTED_SUFFIXES",
+    "Block",
+    "FeatureChunk",
+    "PredictInput",
+    "Table",
+    "candidate_layouts",
+    "chunk_rows",
+    "conform",
+    "conform_to_schema",
+    "detect_delimiter",
+    "drop_columns",
+    "normalise_dtypes",
+    "numeric_features",
+    "open_input",
+    "open_table",
+    "read_table",
+]
