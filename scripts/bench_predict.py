@@ -76,6 +76,7 @@ def main() -> int:
     import numpy as np
     import pandas as pd
 
+    from netsec_cli.artifacts import open_stage
     from netsec_cli.config import load_config
     from netsec_cli.preprocessing import transform_features
     from netsec_cli.sources.tabular import open_input
@@ -100,7 +101,7 @@ def main() -> int:
         artifacts = config.artifacts_dir
         model = load_model(config)
         schema = model.schema
-        test = pd.read_parquet(artifacts / "etl" / "test.parquet")
+        test = open_stage(artifacts, "etl", "bench_predict").read("test")
         columns = [c for c in schema.columns if c != schema.target]
         block = test[columns].astype(str).to_numpy(dtype=str)
         data = root / "big.npy"
@@ -129,7 +130,7 @@ def main() -> int:
         transformed.flush()
         del transformed
         size_mb = data.stat().st_size / 2**20
-        bare = _child(BARE_BODY.format(model=str(artifacts / "train" / "model.ubj"), matrix=str(matrix)))
+        bare = _child(BARE_BODY.format(model=str(open_stage(artifacts, "train", "bench_predict").model), matrix=str(matrix)))
         runs: dict[str, dict[str, float]] = {}
         outputs = []
         for number, code_dir in enumerate([REPO, *args.code]):

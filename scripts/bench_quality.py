@@ -112,9 +112,7 @@ def bench_nsl_kdd(root: Path, seed: int) -> dict[str, Any]:
 
 def bench_phishing(root: Path, seed: int) -> dict[str, Any]:
     """netsec and plain XGBoost on the config's stratified split of phishing_websites.tsv."""
-    import pandas as pd
-
-    from netsec_cli.schema import Schema
+    from netsec_cli.artifacts import open_stage
     from netsec_cli.stages.etl import run_etl
     from netsec_cli.stages.train import run_train
     from netsec_cli.stages.transform import run_transform
@@ -123,9 +121,9 @@ def bench_phishing(root: Path, seed: int) -> dict[str, Any]:
     run_etl(config, source=str(DATA / "phishing_websites.tsv"), target="Result", normal_value="1")
     run_transform(config)
     trained = run_train(config)
-    etl_dir = config.artifacts_dir / "etl"
-    schema = Schema.load(etl_dir / "schema.yaml")
-    train, test = pd.read_parquet(etl_dir / "train.parquet"), pd.read_parquet(etl_dir / "test.parquet")
+    etl = open_stage(config.artifacts_dir, "etl", "bench_quality")
+    schema = etl.load_schema()
+    train, test = etl.read("train"), etl.read("test")
     truth = (~schema.is_normal(test["Result"])).astype(int)
     baseline = _plain_xgboost(train, test, schema.features, (~schema.is_normal(train["Result"])).astype(int), truth, seed)
     return {

@@ -16,9 +16,8 @@ sys.path.insert(0, str(REPO))
 
 def main(argv: list[str] | None = None) -> int:
     import numpy as np
-    import pandas as pd
 
-    from netsec_cli.artifacts import atomic_path
+    from netsec_cli.artifacts import EtlFiles, atomic_path, stage_dir
     from netsec_cli.config import load_config
     from netsec_cli.schema import Schema, shipped_schema
 
@@ -29,10 +28,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
     config = load_config(args.config)
-    etl_dir = config.artifacts_dir / "etl"
-    if (etl_dir / "test.parquet").is_file():
-        schema = Schema.load(etl_dir / "schema.yaml")
-        frame = pd.read_parquet(etl_dir / "test.parquet")
+    etl = EtlFiles(stage_dir(config.artifacts_dir, "etl"))
+    if etl.test.is_file():
+        schema = etl.load_schema()
+        frame = etl.read("test")
     else:
         from netsec_cli.sources.synthetic import generate_flows
 

@@ -122,8 +122,8 @@ def run_train(config: Config, *, options: RunOptions = RunOptions()) -> TrainRes
 
     A tracking failure is raised (exit 4) only after the new model is published."""
     tracked, tracking_error = None, None
-    hyperparameters = config.model.hyperparameters
-    with run_stage(config, "train", options, hyperparameters=hyperparameters) as run, options.progress.task("train", total=3) as bar:
+    stage = run_stage(config, "train", options, hyperparameters=config.model.hyperparameters)
+    with stage as run, options.progress.task("train", total=3) as bar:
         transform = open_stage(config.artifacts_dir, "transform", "train")
         x_train, y_train = transform.load_array("X_train"), transform.load_array("y_train")
         x_test, y_test = transform.load_array("X_test"), transform.load_array("y_test")
@@ -142,29 +142,11 @@ def run_train(config: Config, *, options: RunOptions = RunOptions()) -> TrainRes
         booster = model.get_booster()
         booster = booster[: best + 1] if best is not None else booster
         booster.save_model(str(files.model))
-        info = {
-            "format": "xgboost-ubj",
-            "feature_names": transform.feature_names(),
-            "feature_types": types,
-            "best_iteration": best,
-            "threshold": config.predict.threshold,
-            "preprocessor_sha256": transform.preprocessor_sha256(),
-            "hyperparameters": hyperparameters,
-        }
-        write_json_atomic(files.model_info, info)
+        write_json_atomic(files.model_info, _model_info(config, transform, types, best))
         write_json_atomic(files.metrics, metrics)
         if config.tracking.enabled:
             tracked, tracking_error = _track(config, files, transform, metrics, best, fit_rows)
-        write_json_atomic(
-            files.tracking,
-            {
-                "enabled": config.tracking.enabled,
-                "run_id": tracked.run_id if tracked else None,
-                "model_version": tracked.model_version if tracked else None,
-                "tracking_uri": tracked.tracking_uri if tracked else None,
-                "error": str(tracking_error) if tracking_error else None,
-            },
-        )
+        write_json_atomic(files.tracking, _tracking_record(config, tracked, tracking_error))
         bar.advance()
         run.summary.update(accuracy=metrics["accuracy"], f1=metrics["f1"], best_iteration=best, run_id=tracked.run_id if tracked else None)
     if tracking_error is not None:
@@ -180,6 +162,30 @@ def run_train(config: Config, *, options: RunOptions = RunOptions()) -> TrainRes
         test_rows=int(len(y_test)),
         duration=run.elapsed(),
     )
+
+
+def _model_info(config: Config, transform: TransformFiles, types: list[str], best: int | None) -> dict[str, Any]:
+    """What predict needs besides the booster, and what the model was trained with."""
+    return {
+        "format": "xgboost-ubj",
+        "feature_names": transform.feature_names(),
+        "feature_types": types,
+        "best_iteration": best,
+        "threshold": config.predict.threshold,
+        "preprocessor_sha256": transform.preprocessor_sha256(),
+        "hyperparameters": config.model.hyperparameters,
+    }
+
+
+def _tracking_record(config: Config, tracked: Any, error: NetsecError | None) -> dict[str, Any]:
+    """tracking.json: the MLflow run and model version, or why tracking failed."""
+    return {
+        "enabled": config.tracking.enabled,
+        "run_id": tracked.run_id if tracked else None,
+        "model_version": tracked.model_version if tracked else None,
+        "tracking_uri": tracked.tracking_uri if tracked else None,
+        "error": str(error) if error else None,
+    }
 
 
 def _track(

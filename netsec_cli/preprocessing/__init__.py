@@ -1,0 +1,36 @@
+"""The preprocessor: `build` (from the schema and `transform:` options), `store` (skops file,
+loaded with a trust list, never unpickled) and `fast` (the array fast path predict uses)."""
+
+from netsec_cli.preprocessing.build import (
+    build_preprocessor,
+    feature_frame,
+    feature_types,
+    fit_preprocessor,
+    transform_features,
+)
+from netsec_cli.preprocessing.fast import (
+    ChunkArrays,
+    FastTransform,
+    chunk_features,
+    fast_transform,
+)
+from netsec_cli.preprocessing.store import (
+    TRUSTED_TYPES,
+    load_preprocessor,
+    save_preprocessor,
+)
+
+__all__ = [
+    "TRUSTED_TYPES",
+    "ChunkArrays",
+    "FastTransform",
+    "build_preprocessor",
+    "chunk_features",
+    "fast_transform",
+    "feature_frame",
+    "feature_types",
+    "fit_preprocessor",
+    "load_preprocessor",
+    "save_preprocessor",
+    "transform_features",
+]
