@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -86,6 +86,7 @@ class TransformConfig(Section):
 
 
 class ModelConfig(Section):
+    type: Literal["xgboost"] = "xgboost"
     hyperparameters: dict[str, Any] = Field(
         default_factory=lambda: {
             "n_estimators": 400,
@@ -99,6 +100,8 @@ class ModelConfig(Section):
     early_stopping_rounds: int = Field(default=30, ge=1)
     validation_fraction: float = Field(default=0.1, gt=0.0, lt=0.5)
     seed: int = 42
+    alert_budget: float = Field(default=0.02, gt=0.0, lt=0.5)
+    cv_folds: int = Field(default=5, ge=2, le=20)
 
 
 class IngestionAgentConfig(Section):
@@ -124,7 +127,7 @@ class AgentsConfig(Section):
 class PredictConfig(Section):
     chunk_size: int = Field(default=100_000, ge=1)
     top: int = Field(default=10, ge=0)
-    threshold: float = Field(default=0.5, gt=0.0, lt=1.0)
+    threshold: Literal["auto"] | Annotated[float, Field(gt=0.0, lt=1.0)] = "auto"
 
 
 class TrackingConfig(Section):

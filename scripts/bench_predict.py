@@ -130,7 +130,7 @@ def main() -> int:
         transformed.flush()
         del transformed
         size_mb = data.stat().st_size / 2**20
-        bare = _child(BARE_BODY.format(model=str(open_stage(artifacts, "train", "bench_predict").model), matrix=str(matrix)))
+        bare = _child(BARE_BODY.format(model=str(open_stage(artifacts, "train", "bench_predict").model_path("xgboost")), matrix=str(matrix)))
         runs: dict[str, dict[str, float]] = {}
         outputs = []
         for number, code_dir in enumerate([REPO, *args.code]):

@@ -75,8 +75,7 @@ def test_netsec_config_env_var(project: Project) -> None:
     ("text", "problem"),
     [
         ("project:\n  name: netsec\n", "project: unknown key"),
-        ("model:\n  type: xgboost\n", "model.type: unknown key"),
-        ("model:\n  optimization: {algorithm: none}\n", "model.optimization: unknown key"),
+        ("model:\n  kind: xgboost\n", "model.kind: unknown key"),
     ],
 )
 def test_keys_nothing_reads_are_unknown(tmp_path: Path, text: str, problem: str) -> None:
@@ -98,3 +97,28 @@ def test_a_log_folder_that_cannot_be_created_is_a_config_error(project: Project)
         2,
         f"Error: cannot create the log folder {project.root / 'blocker' / 'logs'}: Not a directory (fix paths.logs in config.yaml)",
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("model:\n  type: lightgbm\n", "model.type: input should be 'xgboost'"),
+        ("model:\n  alert_budget: 0\n", "model.alert_budget: input should be greater than 0"),
+        ("model:\n  alert_budget: 1.5\n", "model.alert_budget: input should be less than 0.5"),
+        ("predict:\n  threshold: often\n", "predict.threshold"),
+    ],
+)
+def test_model_choices_are_validated(tmp_path: Path, text: str, problem: str) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert str(err.value).startswith(f"invalid config {path}: {problem}")
+
+
+def test_predict_threshold_is_auto_or_a_probability(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("predict:\n  threshold: 0.7\n")
+    assert load_config(path).predict.threshold == 0.7
+    path.write_text("{}\n")
+    assert load_config(path).predict.threshold == "auto"

@@ -294,7 +294,7 @@ def test_fast_transform_equals_sklearn_transform(trained_artifacts: Path, flows:
     assert fast is not None, "the netsec preprocessor should take the fast path"
     path = trained_artifacts.parent / "messy.npy"
     np.save(path, _messy_unicode(flows))
-    model = Model(schema=schema, preprocessor=preprocessor, booster=None, threshold=0.5, fast=fast)
+    model = Model(schema=schema, preprocessor=preprocessor, detector=None, threshold=0.5, fast=fast)
     chunks = list(open_input(path, schema, 64).chunks())
     assert [len(c) for c in chunks] == [64, 64, 64, 8]
     gaps = sum(int(np.isnan(c.numeric).any(axis=1).sum()) for c in chunks)

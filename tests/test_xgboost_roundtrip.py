@@ -11,13 +11,13 @@ import pytest
 
 from netsec_cli.config import load_config
 from netsec_cli.sources.synthetic import generate_flows
-from netsec_cli.stages.train import fit_model
+from netsec_cli.models import fit_detector, load_detector
 from tests.fixtures.project import Project
 
 CATEGORICAL = ("protocol_type", "service", "flag")
 
 
-def _features(categorical: bool) -> tuple[np.ndarray, np.ndarray, list[str] | None]:
+def _features(categorical: bool) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Synthetic flows as a float matrix (categories as integer codes, NaN kept), labels and XGBoost types."""
     flows = generate_flows(1500, seed=21)
     y = (flows.pop("label") != "normal").to_numpy(dtype=np.int64)
@@ -32,7 +32,7 @@ def _features(categorical: bool) -> tuple[np.ndarray, np.ndarray, list[str] | No
         else:
             columns[name] = pd.to_numeric(flows[name], errors="coerce").to_numpy(dtype=np.float64)
     x = np.column_stack(list(columns.values()))
-    types = ["c" if name in CATEGORICAL else "q" for name in columns] if categorical else None
+    types = ["c" if name in CATEGORICAL else "q" for name in columns]
     return x, y, types
 
 
@@ -41,21 +41,30 @@ def test_ubj_round_trip_gives_identical_probabilities(project: Project, tmp_path
     import xgboost
 
     x, y, types = _features(categorical)
-    model, _, _ = fit_model(load_config(project.config_path), x, y, types)
-    trained = model.predict_proba(x)[:, 1]
-    booster = model.get_booster()
-    best = getattr(model, "best_iteration", None)
-    booster = booster[: best + 1] if best is not None else booster  # what `netsec train` saves
+    detector = fit_detector(load_config(project.config_path).model, x, y, types).detector
+    trained = detector.predict_proba(x)
     path = tmp_path / "model.ubj"
-    booster.save_model(str(path))
+    detector.save(path)
 
-    loaded = xgboost.Booster()
-    loaded.load_model(str(path))
-    assert loaded.feature_types == types
-    assert np.array_equal(loaded.inplace_predict(x), trained)
+    loaded = load_detector("xgboost", path, types)
+    assert np.array_equal(loaded.predict_proba(x), trained)
+    booster = xgboost.Booster()
+    booster.load_model(str(path))
+    assert booster.feature_types == (types if categorical else None)
     dmatrix = xgboost.DMatrix(x, feature_types=types, enable_categorical=categorical)
-    assert np.array_equal(loaded.predict(dmatrix), trained)
+    assert np.array_equal(booster.predict(dmatrix), trained)
     assert 0.0 < trained.min() < 0.5 < trained.max() < 1.0
-    trees = json.loads(loaded.save_raw("json"))["learner"]["gradient_booster"]["model"]["trees"]
+    trees = json.loads(booster.save_raw("json"))["learner"]["gradient_booster"]["model"]["trees"]
     categorical_splits = sum(len(tree["categories_nodes"]) for tree in trees)
     assert (categorical_splits > 0) is categorical
+
+
+@pytest.mark.parametrize("categorical", [True, False], ids=["native-categorical", "numeric-only"])
+def test_contributions_plus_bias_equal_the_margin(project: Project, categorical: bool) -> None:
+    x, y, types = _features(categorical)
+    detector = fit_detector(load_config(project.config_path).model, x, y, types).detector
+    rows = x[np.random.default_rng(3).choice(len(x), 50, replace=False)]
+    contributions = detector.contributions(rows)
+    assert contributions.shape == (50, x.shape[1] + 1)
+    margin = np.log(detector.predict_proba(rows) / (1 - detector.predict_proba(rows)))
+    assert np.allclose(contributions.sum(axis=1), margin, atol=1e-4)

@@ -157,13 +157,18 @@ class TransformFiles(StageFiles):
         return entry.sha256
 
 
+MODEL_FILES = {"xgboost": "model.ubj", "catboost": "model.cbm"}
+
+
 @dataclass(frozen=True)
 class TrainFiles(StageFiles):
-    """artifacts/train: the booster, what it was trained with, its metrics and the MLflow run."""
+    """artifacts/train: the model, what it was trained with, its metrics and the MLflow run."""
 
-    @property
-    def model(self) -> Path:
-        return self.folder / "model.ubj"
+    def model_path(self, kind: str) -> Path:
+        """The model file of a `model.type` (each library's own format)."""
+        if kind not in MODEL_FILES:
+            raise InputError(f"unknown model type {kind!r}", hint=f"one of {', '.join(MODEL_FILES)}")
+        return self.folder / MODEL_FILES[kind]
 
     @property
     def model_info(self) -> Path:

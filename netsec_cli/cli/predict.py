@@ -37,6 +37,15 @@ def predict(
         Path | None,
         typer.Option("--output", "-o", help="Predictions file (.csv, .json or .parquet); default artifacts/predict/predictions.csv."),
     ] = None,
+    threshold: Annotated[
+        float | None,
+        typer.Option(
+            "--threshold",
+            min=0.0,
+            max=1.0,
+            help="Probability at or above which a flow is an intrusion, for this run (default: the one train chose).",
+        ),
+    ] = None,
     json_output: JsonOption = False,
     sync: SyncOption = False,
     wait: WaitOption = 0.0,
@@ -45,5 +54,5 @@ def predict(
     from netsec_cli.stages.predict import run_predict
 
     config = get_state(ctx).config
-    result = run_predict(config, input_file, output=output, options=run_options(json_output, sync, wait))
+    result = run_predict(config, input_file, output=output, threshold=threshold, options=run_options(json_output, sync, wait))
     emit(result, json_output, _render)

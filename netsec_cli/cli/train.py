@@ -15,12 +15,21 @@ from netsec_cli.cli.state import get_state
 def _render(result: Any) -> None:
     metrics = result.metrics
     matrix = metrics["confusion_matrix"]
+    choice = result.threshold
+    how = (
+        f"alert budget {choice.alert_budget:.1%} of normal traffic, {choice.folds}-fold out-of-fold: "
+        f"detection {choice.oof_recall:.1%}, false alarms {choice.oof_false_alarm_rate:.1%}"
+        if choice.source == "alert_budget"
+        else "predict.threshold in config"
+    )
     rows = [
+        ("threshold", f"{choice.threshold:.4g} ({how})"),
         ("accuracy", metrics["accuracy"]),
         ("precision", metrics["precision"]),
-        ("recall", metrics["recall"]),
+        ("recall (detection rate)", metrics["recall"]),
+        ("false-alarm rate", metrics["false_alarm_rate"]),
         ("F1", metrics["f1"]),
-        ("ROC-AUC", metrics["roc_auc"]),
+        ("ROC-AUC / PR-AUC", f"{metrics['roc_auc']} / {metrics['pr_auc']}"),
         ("confusion (tn fp / fn tp)", f"{matrix['tn']} {matrix['fp']} / {matrix['fn']} {matrix['tp']}"),
         ("best iteration", result.best_iteration),
         ("rows (fit / validation / test)", f"{result.train_rows} / {result.validation_rows} / {result.test_rows}"),
@@ -35,7 +44,7 @@ def _render(result: Any) -> None:
 def train(
     ctx: typer.Context, json_output: JsonOption = False, sync: SyncOption = False, wait: WaitOption = 0.0
 ) -> None:
-    """Train the XGBoost detector on the transformed data and log it to MLflow."""
+    """Train the detector, choose its threshold from the alert budget, evaluate it and log it to MLflow."""
     from netsec_cli.stages.train import run_train
 
     config = get_state(ctx).config

@@ -11,7 +11,8 @@ It writes one output row per input row:
   row          0-based row index in the input
   prediction   0 normal, -1 intrusion (as the original API)
   label        "normal" or "intrusion"
-  probability  probability of intrusion; intrusion when >= predict.threshold
+  probability  probability of intrusion; intrusion when >= the operating threshold (chosen at
+               train, or predict.threshold, or --threshold)
 The output format follows the suffix of `output` (.csv, .json - an array of records - or
 .parquet) and is written to a temporary file renamed into place at the end, so a failure leaves
 nothing behind. Without `output` it is artifacts/predict/predictions.csv, published as a stage
@@ -36,6 +37,7 @@ from netsec_cli.artifacts import (
     write_json_atomic,
 )
 from netsec_cli.errors import InputError
+from netsec_cli.models import Detector, load_detector
 from netsec_cli.preprocessing import (
     FastTransform,
     chunk_features,
@@ -84,7 +86,7 @@ class Model:
 
     schema: Schema
     preprocessor: Any
-    booster: Any
+    detector: Detector | None
     threshold: float
     fast: FastTransform | None = None
 
@@ -97,23 +99,22 @@ def output_format(path: Path) -> str:
     return kind
 
 
-def load_model(config: Config) -> Model:
-    """Schema, preprocessor and booster from the published artifacts, checked to belong together."""
-    from xgboost import Booster
-    from xgboost.core import XGBoostError
+def load_model(config: Config, threshold: float | None = None) -> Model:
+    """Schema, preprocessor and detector from the published artifacts, checked to belong together.
 
+    The threshold is `threshold` when given (`predict --threshold`), else `predict.threshold` when
+    it is a number, else the one train chose (`auto`)."""
     files = open_model(config.artifacts_dir, "predict")
-    booster = Booster()
-    try:
-        booster.load_model(str(files.train.model))
-    except XGBoostError:
-        raise InputError(f"model {files.train.model} is corrupt", hint="run `netsec train` again") from None
+    info = files.train.load_info()
+    kind = str(info.get("type", "xgboost"))
+    detector = load_detector(kind, files.train.model_path(kind), list(info.get("feature_types", [])))
     preprocessor = load_preprocessor(files.transform.preprocessor)
+    configured = config.predict.threshold
     return Model(
         schema=files.transform.load_schema(),
         preprocessor=preprocessor,
-        booster=booster,
-        threshold=config.predict.threshold,
+        detector=detector,
+        threshold=threshold if threshold is not None else (configured if configured != "auto" else float(info["threshold"])),
         fast=fast_transform(preprocessor),
     )
 
@@ -126,9 +127,9 @@ def features(model: Model, chunk: FeatureChunk) -> np.ndarray:
 
 def score(model: Model, chunk: FeatureChunk) -> np.ndarray:
     """Intrusion probabilities for one chunk."""
-    import numpy as np
 
-    return np.asarray(model.booster.inplace_predict(features(model, chunk)), dtype=np.float64)
+    assert model.detector is not None
+    return model.detector.predict_proba(features(model, chunk))
 
 
 class _Writer:
@@ -228,10 +229,16 @@ def _destination(run: StageRun, output: Path | None) -> Iterator[Path]:
 
 
 def run_predict(
-    config: Config, input_path: Path, *, output: Path | None = None, options: RunOptions = RunOptions()
+    config: Config,
+    input_path: Path,
+    *,
+    output: Path | None = None,
+    threshold: float | None = None,
+    options: RunOptions = RunOptions(),
 ) -> PredictResult:
     """Score every row of `input_path` and write the predictions file.
 
+    `threshold` overrides the model's operating threshold for this run.
     Without `output` the predictions are published as artifacts/predict (and mirrored with
     `options.sync`); with `output` they go only there, so `options.sync` is refused up front.
     """
@@ -245,7 +252,7 @@ def run_predict(
     kind = output_format(output) if output is not None else "csv"
     final = output if output is not None else PredictFiles(stage_dir(config.artifacts_dir, "predict")).predictions
     with run_stage(config, "predict", options, publishes=output is None, input=input_path, output=final) as run:
-        model = load_model(config)
+        model = load_model(config, threshold)
         source: PredictInput = open_input(Path(input_path), model.schema, config.predict.chunk_size)
         rows = intrusions = 0
         heap: list[tuple[float, int, dict[str, str]]] = []

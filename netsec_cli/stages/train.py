@@ -1,24 +1,23 @@
-"""`netsec train`: XGBoost on the transformed training split, evaluated on the test split.
+"""`netsec train`: the detector on the transformed training split, evaluated on the test split.
 
 Reads artifacts/transform; writes artifacts/train/:
-  model.ubj        the booster in XGBoost's own UBJSON format (never pickle)
-  model_info.json  feature names and types, best iteration, threshold, and the sha256 of the
-                   preprocessor it was trained with (predict refuses a model/preprocessor mismatch)
-  metrics.json     accuracy, precision, recall, F1, ROC-AUC and the confusion matrix on the test split
+  model.ubj        the model in its library's own format (XGBoost UBJSON; never pickle)
+  model_info.json  model type, feature names and types, best iteration, the operating threshold
+                   and how it was chosen, and the sha256 of the preprocessor it was trained with
+                   (predict refuses a model/preprocessor mismatch)
+  metrics.json     accuracy, precision, recall, F1, false-alarm rate, ROC-AUC, PR-AUC and the
+                   confusion matrix on the test split, at the operating threshold
   tracking.json    the MLflow run id and registered model version (or why tracking failed)
 
-Order: fit, write the files into the staging folder, log the run to MLflow, publish the folder.
-Columns the preprocessor encoded as native category codes (`transform.categorical_encoding:
-native`) are declared categorical to XGBoost (`feature_types` "c", saved inside the model), so
-its splits group categories instead of testing one at a time.
-
+The threshold (`predict.threshold: auto`) comes from the alert budget on out-of-fold scores of
+the training split (netsec_cli.models.threshold); the test split is only ever evaluated.
 If MLflow fails the folder is still published (the new model is usable) and a ServiceError
 (exit 4) is raised afterwards. A failure before publishing leaves the previous model in place.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +28,8 @@ from netsec_cli.artifacts import (
     stage_dir,
     write_json_atomic,
 )
-from netsec_cli.errors import ConfigError, InputError, NetsecError
+from netsec_cli.errors import InputError, NetsecError
+from netsec_cli.models import FitResult, ThresholdChoice, binary_metrics, choose_threshold, fit_detector
 from netsec_cli.preprocessing import feature_types, load_preprocessor
 from netsec_cli.runner import RunOptions, run_stage
 
@@ -44,6 +44,7 @@ class TrainResult:
     """What `netsec train` produced."""
 
     metrics: dict[str, Any]
+    threshold: ThresholdChoice
     model_path: Path
     run_id: str | None
     model_version: str | None
@@ -54,75 +55,12 @@ class TrainResult:
     duration: float
 
 
-def evaluate(y_true: np.ndarray, probability: np.ndarray, threshold: float) -> dict[str, Any]:
-    """Binary metrics (1 = intrusion) at `threshold`."""
-    from sklearn.metrics import (
-        accuracy_score,
-        confusion_matrix,
-        f1_score,
-        precision_score,
-        recall_score,
-        roc_auc_score,
-    )
-
-    predicted = (probability >= threshold).astype(int)
-    both = len(set(y_true.tolist())) == 2
-    matrix = confusion_matrix(y_true, predicted, labels=[0, 1])
-    return {
-        "accuracy": round(float(accuracy_score(y_true, predicted)), 6),
-        "precision": round(float(precision_score(y_true, predicted, zero_division=0)), 6),
-        "recall": round(float(recall_score(y_true, predicted, zero_division=0)), 6),
-        "f1": round(float(f1_score(y_true, predicted, zero_division=0)), 6),
-        "roc_auc": round(float(roc_auc_score(y_true, probability)), 6) if both else None,
-        "threshold": threshold,
-        "rows": int(len(y_true)),
-        "confusion_matrix": {
-            "labels": ["normal", "intrusion"],
-            "matrix": matrix.tolist(),
-            "tn": int(matrix[0, 0]),
-            "fp": int(matrix[0, 1]),
-            "fn": int(matrix[1, 0]),
-            "tp": int(matrix[1, 1]),
-        },
-    }
-
-
-def fit_model(config: Config, x: np.ndarray, y: np.ndarray, types: list[str] | None = None) -> tuple[Any, int, int]:
-    """Fit XGBClassifier with early stopping on a stratified validation slice; (model, fit rows, val rows).
-
-    `types` gives XGBoost's type per column ("q" numeric, "c" categorical code); any "c" switches
-    on XGBoost's native categorical splits."""
-    import numpy as np
-    from sklearn.model_selection import train_test_split
-    from xgboost import XGBClassifier
-    from xgboost.core import XGBoostError
-
-    options = config.model
-    counts = np.bincount(y, minlength=2)
-    if counts.min() == 0:
-        raise InputError("the training split has only one class", hint="check data.target and data.normal_value")
-    stratify = y if counts.min() >= 2 else None
-    x_fit, x_val, y_fit, y_val = train_test_split(
-        x, y, test_size=options.validation_fraction, stratify=stratify, random_state=options.seed
-    )
-    params = {"random_state": options.seed, "eval_metric": "logloss", **options.hyperparameters}
-    if types and "c" in types:
-        params.update(feature_types=types, enable_categorical=True)
-    try:
-        model = XGBClassifier(early_stopping_rounds=options.early_stopping_rounds, **params)
-        model.fit(x_fit, y_fit, eval_set=[(x_val, y_val)], verbose=False)
-    except (XGBoostError, TypeError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ConfigError(f"XGBoost rejected model.hyperparameters: {first}", hint="fix model: in config.yaml") from None
-    return model, len(y_fit), len(y_val)
-
-
 def run_train(config: Config, *, options: RunOptions = RunOptions()) -> TrainResult:
-    """Train, evaluate, log the run to MLflow (if enabled) and publish artifacts/train.
+    """Choose the threshold, fit, evaluate, log the run to MLflow (if enabled) and publish artifacts/train.
 
     A tracking failure is raised (exit 4) only after the new model is published."""
     tracked, tracking_error = None, None
-    stage = run_stage(config, "train", options, hyperparameters=config.model.hyperparameters)
+    stage = run_stage(config, "train", options, type=config.model.type, hyperparameters=config.model.hyperparameters)
     with stage as run, options.progress.task("train", total=3) as bar:
         transform = open_stage(config.artifacts_dir, "transform", "train")
         x_train, y_train = transform.load_array("X_train"), transform.load_array("y_train")
@@ -133,45 +71,62 @@ def run_train(config: Config, *, options: RunOptions = RunOptions()) -> TrainRes
                 f"{transform.folder} is inconsistent: the preprocessor gives {len(types)} columns, X_train has {x_train.shape[1]}",
                 hint="re-run `netsec transform`",
             )
-        model, fit_rows, val_rows = fit_model(config, x_train, y_train, types)
+        choice = _threshold(config, x_train, y_train, types)
         bar.advance()
-        metrics = evaluate(y_test, model.predict_proba(x_test)[:, 1], config.predict.threshold)
-        best = getattr(model, "best_iteration", None)
+        fitted = fit_detector(config.model, x_train, y_train, types)
+        metrics = binary_metrics(y_test, fitted.detector.predict_proba(x_test), choice.threshold)
         bar.advance()
         files = TrainFiles(run.folder)
-        booster = model.get_booster()
-        booster = booster[: best + 1] if best is not None else booster
-        booster.save_model(str(files.model))
-        write_json_atomic(files.model_info, _model_info(config, transform, types, best))
+        fitted.detector.save(files.model_path(config.model.type))
+        write_json_atomic(files.model_info, _model_info(config, transform, types, fitted.detector.best_iteration, choice))
         write_json_atomic(files.metrics, metrics)
         if config.tracking.enabled:
-            tracked, tracking_error = _track(config, files, transform, metrics, best, fit_rows)
+            tracked, tracking_error = _track(config, files, transform, metrics, fitted, choice)
         write_json_atomic(files.tracking, _tracking_record(config, tracked, tracking_error))
         bar.advance()
-        run.summary.update(accuracy=metrics["accuracy"], f1=metrics["f1"], best_iteration=best, run_id=tracked.run_id if tracked else None)
+        run.summary.update(
+            threshold=choice.threshold, accuracy=metrics["accuracy"], f1=metrics["f1"], run_id=tracked.run_id if tracked else None
+        )
     if tracking_error is not None:
         raise tracking_error
     return TrainResult(
         metrics=metrics,
-        model_path=TrainFiles(stage_dir(config.artifacts_dir, "train")).model,
+        threshold=choice,
+        model_path=TrainFiles(stage_dir(config.artifacts_dir, "train")).model_path(config.model.type),
         run_id=tracked.run_id if tracked else None,
         model_version=tracked.model_version if tracked else None,
-        best_iteration=best,
-        train_rows=fit_rows,
-        validation_rows=val_rows,
+        best_iteration=fitted.detector.best_iteration,
+        train_rows=fitted.fit_rows,
+        validation_rows=fitted.validation_rows,
         test_rows=int(len(y_test)),
         duration=run.elapsed(),
     )
 
 
-def _model_info(config: Config, transform: TransformFiles, types: list[str], best: int | None) -> dict[str, Any]:
-    """What predict needs besides the booster, and what the model was trained with."""
+def _threshold(config: Config, x: np.ndarray, y: np.ndarray, types: list[str]) -> ThresholdChoice:
+    """The operating threshold: predict.threshold as given, or from the alert budget (cross-validated)."""
+    return choose_threshold(
+        lambda xs, ys: fit_detector(config.model, xs, ys, types).detector,
+        x,
+        y,
+        configured=config.predict.threshold,
+        budget=config.model.alert_budget,
+        folds=config.model.cv_folds,
+        seed=config.model.seed,
+    )
+
+
+def _model_info(
+    config: Config, transform: TransformFiles, types: list[str], best: int | None, choice: ThresholdChoice
+) -> dict[str, Any]:
+    """What predict needs besides the model file, and what the model was trained with."""
     return {
-        "format": "xgboost-ubj",
+        "type": config.model.type,
         "feature_names": transform.feature_names(),
         "feature_types": types,
         "best_iteration": best,
-        "threshold": config.predict.threshold,
+        "threshold": choice.threshold,
+        "threshold_choice": asdict(choice),
         "preprocessor_sha256": transform.preprocessor_sha256(),
         "hyperparameters": config.model.hyperparameters,
     }
@@ -189,19 +144,28 @@ def _tracking_record(config: Config, tracked: Any, error: NetsecError | None) ->
 
 
 def _track(
-    config: Config, files: TrainFiles, transform: TransformFiles, metrics: dict[str, Any], best: int | None, fit_rows: int
+    config: Config,
+    files: TrainFiles,
+    transform: TransformFiles,
+    metrics: dict[str, Any],
+    fitted: FitResult,
+    choice: ThresholdChoice,
 ) -> tuple[Any, NetsecError | None]:
     """Log the run; a tracking failure is returned (raised after publishing), not raised here."""
     from netsec_cli.tracking import log_training_run
 
-    scalars = {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and v is not None and k != "threshold"}
+    scalars = {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and v is not None}
+    scalars.update({f"oof_{k}": v for k, v in (("recall", choice.oof_recall), ("false_alarm_rate", choice.oof_false_alarm_rate)) if v is not None})
     params: dict[str, Any] = {f"model.{k}": v for k, v in config.model.hyperparameters.items()}
     params.update(
         {
+            "model.type": config.model.type,
             "model.early_stopping_rounds": config.model.early_stopping_rounds,
             "model.validation_fraction": config.model.validation_fraction,
-            "model.best_iteration": best,
-            "train_rows": fit_rows,
+            "model.best_iteration": fitted.detector.best_iteration,
+            "model.alert_budget": choice.alert_budget,
+            "threshold.source": choice.source,
+            "train_rows": fitted.fit_rows,
             **{f"transform.{k}": v for k, v in config.transform.model_dump().items()},
         }
     )
@@ -210,7 +174,7 @@ def _track(
             config,
             params=params,
             metrics=scalars,
-            model_files=[files.model, files.model_info],
+            model_files=[files.model_path(config.model.type), files.model_info],
             artifact_files=[files.metrics, transform.preprocessor, transform.schema],
             tags={"netsec.stage": "train"},
         )

@@ -1,0 +1,45 @@
+"""One interface over the model types netsec trains (`model.type`).
+
+A `Detector` scores rows (intrusion probability), explains them (per-feature contributions to the
+margin, from the model itself) and saves itself in its library's own format; `load_detector`
+reads that format back without unpickling anything.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from netsec_cli.errors import ConfigError
+from netsec_cli.models.base import Detector, FitResult
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from netsec_cli.config import ModelConfig
+
+MODEL_TYPES = ("xgboost",)
+
+
+def fit_detector(
+    options: ModelConfig, x: np.ndarray, y: np.ndarray, types: list[str], params: dict[str, Any] | None = None
+) -> FitResult:
+    """Fit `options.type` on (x, y) with early stopping on a stratified validation slice.
+
+    `types` gives each column's kind ("q" numeric, "c" categorical code); `params` overrides the
+    configured hyperparameters (tuning)."""
+    if options.type == "xgboost":
+        from netsec_cli.models.xgboost_detector import fit_xgboost
+
+        return fit_xgboost(options, x, y, types, params)
+    raise ConfigError(f"unknown model.type {options.type!r}", hint=f"use one of {', '.join(MODEL_TYPES)}")
+
+
+def load_detector(kind: str, path: Path, feature_types: list[str]) -> Detector:
+    """Load a saved detector of `kind` from `path` (InputError when it is corrupt)."""
+    if kind == "xgboost":
+        from netsec_cli.models.xgboost_detector import load_xgboost
+
+        return load_xgboost(path, feature_types)
+    raise ConfigError(f"unknown model type {kind!r} in the trained model", hint="run `netsec train` again")
+

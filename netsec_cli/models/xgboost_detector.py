@@ -1,0 +1,97 @@
+"""XGBoost as a `Detector`: fitted with early stopping, saved as UBJSON, never pickled.
+
+Columns the preprocessor encoded as native category codes are declared categorical
+(`feature_types` "c", saved inside the model), so a split can group categories.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from netsec_cli.errors import ConfigError, InputError
+from netsec_cli.models.base import FitResult
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from netsec_cli.config import ModelConfig
+
+
+class XGBoostDetector:
+    """A trained booster (trimmed to its best iteration) and its feature types."""
+
+    kind = "xgboost"
+
+    def __init__(self, booster: Any, feature_types: list[str], best_iteration: int | None = None) -> None:
+        self.booster = booster
+        self.feature_types = feature_types
+        self.best_iteration = best_iteration
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        import numpy as np
+
+        return np.asarray(self.booster.inplace_predict(x), dtype=np.float64)
+
+    def contributions(self, x: np.ndarray) -> np.ndarray:
+        import numpy as np
+        from xgboost import DMatrix
+
+        categorical = "c" in self.feature_types
+        matrix = DMatrix(x, feature_types=self.feature_types if categorical else None, enable_categorical=categorical)
+        return np.asarray(self.booster.predict(matrix, pred_contribs=True), dtype=np.float64)
+
+    def importance(self) -> np.ndarray:
+        import numpy as np
+
+        gains = self.booster.get_score(importance_type="total_gain")
+        names = self.booster.feature_names or [f"f{i}" for i in range(self.booster.num_features())]
+        return np.array([float(gains.get(name, 0.0)) for name in names])
+
+    def save(self, path: Path) -> None:
+        self.booster.save_model(str(path))
+
+
+def fit_xgboost(
+    options: ModelConfig, x: np.ndarray, y: np.ndarray, types: list[str], params: dict[str, Any] | None = None
+) -> FitResult:
+    """XGBClassifier with early stopping on a stratified `validation_fraction` slice."""
+    import numpy as np
+    from sklearn.model_selection import train_test_split
+    from xgboost import XGBClassifier
+    from xgboost.core import XGBoostError
+
+
+    counts = np.bincount(y, minlength=2)
+    if counts.min() == 0:
+        raise InputError("the training split has only one class", hint="check data.target and data.normal_value")
+    stratify = y if counts.min() >= 2 else None
+    x_fit, x_val, y_fit, y_val = train_test_split(
+        x, y, test_size=options.validation_fraction, stratify=stratify, random_state=options.seed
+    )
+    settings = {"random_state": options.seed, "eval_metric": "logloss", **(options.hyperparameters if params is None else params)}
+    if "c" in types:
+        settings.update(feature_types=types, enable_categorical=True)
+    try:
+        model = XGBClassifier(early_stopping_rounds=options.early_stopping_rounds, **settings)
+        model.fit(x_fit, y_fit, eval_set=[(x_val, y_val)], verbose=False)
+    except (XGBoostError, TypeError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"XGBoost rejected model.hyperparameters: {first}", hint="fix model: in config.yaml") from None
+    best = getattr(model, "best_iteration", None)
+    booster = model.get_booster()
+    booster = booster[: best + 1] if best is not None else booster
+    return FitResult(XGBoostDetector(booster, types, best), len(y_fit), len(y_val))
+
+
+def load_xgboost(path: Path, feature_types: list[str]) -> XGBoostDetector:
+    """A saved booster (UBJSON); InputError when the file is not a valid model."""
+    from xgboost import Booster
+    from xgboost.core import XGBoostError
+
+    booster = Booster()
+    try:
+        booster.load_model(str(path))
+    except XGBoostError:
+        raise InputError(f"model {path} is corrupt", hint="run `netsec train` again") from None
+    return XGBoostDetector(booster, feature_types)
