@@ -85,8 +85,17 @@ class TransformConfig(Section):
         return self
 
 
+class OptimizationConfig(Section):
+    """`model.optimization`: hyperparameter tuning (netsec_cli.models.tuning)."""
+
+    algorithm: Literal["none", "tpe", "random"] = "none"
+    n_trials: int = Field(default=30, ge=1)
+    timeout: float | None = Field(default=600.0, gt=0.0)
+    metric: Literal["average_precision", "roc_auc", "f1", "log_loss"] = "average_precision"
+
+
 class ModelConfig(Section):
-    type: Literal["xgboost"] = "xgboost"
+    type: Literal["xgboost", "catboost"] = "xgboost"
     hyperparameters: dict[str, Any] = Field(
         default_factory=lambda: {
             "n_estimators": 400,
@@ -97,11 +106,20 @@ class ModelConfig(Section):
             "tree_method": "hist",
         }
     )
+    catboost: dict[str, Any] = Field(
+        default_factory=lambda: {"iterations": 600, "depth": 6, "learning_rate": 0.1, "l2_leaf_reg": 3.0}
+    )
     early_stopping_rounds: int = Field(default=30, ge=1)
     validation_fraction: float = Field(default=0.1, gt=0.0, lt=0.5)
     seed: int = 42
     alert_budget: float = Field(default=0.02, gt=0.0, lt=0.5)
     cv_folds: int = Field(default=5, ge=2, le=20)
+    optimization: OptimizationConfig = Field(default_factory=OptimizationConfig)
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """The hyperparameters of `type`: `catboost` for CatBoost, `hyperparameters` for XGBoost."""
+        return self.catboost if self.type == "catboost" else self.hyperparameters
 
 
 class IngestionAgentConfig(Section):

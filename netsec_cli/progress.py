@@ -1,7 +1,7 @@
 """Progress reporting that stages can use without knowing about the terminal.
 
 A stage takes a `Progress` and calls `progress.task(description, total)` to get a handle with
-`advance(n)`. The CLI passes a Rich-backed implementation (bars on stderr); Python callers and
+`advance(n)` (and `describe(text)` to change its label, e.g. a best score so far). The CLI passes a Rich-backed implementation (bars on stderr); Python callers and
 tests get `NO_PROGRESS`, which does nothing.
 """
 
@@ -15,6 +15,8 @@ from typing import Protocol
 class TaskHandle(Protocol):
     def advance(self, amount: float = 1) -> None: ...
 
+    def describe(self, description: str) -> None: ...
+
 
 class Progress(Protocol):
     def task(
@@ -24,6 +26,9 @@ class Progress(Protocol):
 
 class _NullTask:
     def advance(self, amount: float = 1) -> None:
+        return None
+
+    def describe(self, description: str) -> None:
         return None
 
 
@@ -45,6 +50,9 @@ class _RichTask:
 
     def advance(self, amount: float = 1) -> None:
         self._bar.advance(self._id, amount)  # type: ignore[attr-defined]
+
+    def describe(self, description: str) -> None:
+        self._bar.update(self._id, description=description)  # type: ignore[attr-defined]
 
 
 class RichProgress:

@@ -3,9 +3,10 @@
 The store is `tracking.tracking_uri`, or `sqlite:///<project>/mlruns.db` when it is null; runs of
 an experiment created here keep their artifacts in `<project>/mlartifacts`. The model is
 registered by pointing a new version of `tracking.registered_model` at the run's `model/`
-artifact folder (XGBoost's own format), so no pickled flavour is involved. MLflow's console
-chatter (alembic migrations, "View run" lines, warnings) is kept off the terminal; failures of
-the store become ServiceError (exit 4).
+artifact folder (XGBoost's own format), so no pickled flavour is involved. A `TrainingRun` is
+created on first use, so tuning trials can be logged as its children before the model exists.
+MLflow's console chatter (alembic migrations, "View run" lines, warnings) is kept off the
+terminal; failures of the store become ServiceError (exit 4).
 """
 
 from __future__ import annotations
@@ -75,6 +76,100 @@ def _experiment_id(client: Any, name: str, artifact_root: Path | None) -> str:
     return str(client.create_experiment(name, artifact_location=location))
 
 
+class TrainingRun:
+    """One `netsec train` run in MLflow, created on first use, with tuning trials as child runs.
+
+    Children carry the tag `mlflow.parentRunId`. The first failure of the store is kept: later
+    calls do nothing and `finish` raises it (ServiceError), so training still completes and
+    publishes before the failure is reported."""
+
+    def __init__(self, config: Config, tags: Mapping[str, str] | None = None) -> None:
+        self.config = config
+        self.uri = tracking_uri(config)
+        self.tags = dict(tags or {})
+        self.error: ServiceError | None = None
+        self._client: Any = None
+        self._run: Any = None
+        self._finished = False
+
+    def _parent(self) -> tuple[Any, Any]:
+        """The client and the parent run (created the first time)."""
+        if self._run is None:
+            from mlflow.tracking import MlflowClient
+
+            local = self.uri.startswith(("sqlite:", "file:")) or "://" not in self.uri
+            client = MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
+            artifact_root = self.config.root / "mlartifacts" if local else None
+            experiment_id = _experiment_id(client, self.config.tracking.experiment, artifact_root)
+            self._run = client.create_run(experiment_id, tags=self.tags, run_name="netsec-train")
+            self._client = client
+        return self._client, self._run
+
+    def _failed(self, exc: Exception) -> ServiceError:
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        self.error = ServiceError(
+            f"MLflow tracking at {self.uri} failed: {type(exc).__name__}: {first}",
+            hint="the model was still saved under artifacts/train; check tracking.tracking_uri or set tracking.enabled: false",
+        )
+        return self.error
+
+    def log_child(self, name: str, *, params: Mapping[str, Any], metrics: Mapping[str, float], tags: Mapping[str, str] | None = None) -> None:
+        """A finished child run (a tuning trial) under this run; a store failure is kept for `finish`."""
+        if self.error is not None:
+            return
+        with _quiet_mlflow():
+            try:
+                client, parent = self._parent()
+                child_tags = {"mlflow.parentRunId": parent.info.run_id, **(tags or {})}
+                child = client.create_run(parent.info.experiment_id, tags=child_tags, run_name=name)
+                _log_run_contents(client, child.info.run_id, params, metrics, [], [])
+                client.set_terminated(child.info.run_id, status="FINISHED")
+            except Exception as exc:
+                self._failed(exc)
+                log.warning("%s", self.error)
+
+    def finish(
+        self, *, params: Mapping[str, Any], metrics: Mapping[str, float], model_files: list[Path], artifact_files: list[Path]
+    ) -> TrackedRun:
+        """Log the run's contents, register its model and close it; ServiceError if the store failed."""
+        if self.error is not None:
+            self.abort()
+            raise self.error
+        with _quiet_mlflow():
+            try:
+                client, run = self._parent()
+                run_id = run.info.run_id
+                _log_run_contents(client, run_id, params, metrics, model_files, artifact_files)
+                version = _register(client, self.config.tracking.registered_model, run.info.artifact_uri, run_id)
+                client.set_terminated(run_id, status="FINISHED")
+                self._finished = True
+            except Exception as exc:
+                self.abort()
+                raise self._failed(exc) from None
+        experiment = self.config.tracking.experiment
+        log.info("tracked run %s in experiment %s%s", run_id, experiment, f" (model version {version})" if version else "")
+        return TrackedRun(tracking_uri=self.uri, experiment=experiment, run_id=run_id, model_version=version)
+
+    def abort(self) -> None:
+        """Mark an opened, unfinished run FAILED (best effort)."""
+        if self._run is None or self._finished:
+            return
+        self._finished = True
+        with _quiet_mlflow(), contextlib.suppress(Exception):
+            self._client.set_terminated(self._run.info.run_id, status="FAILED")
+
+
+@contextlib.contextmanager
+def training_run(config: Config, *, tags: Mapping[str, str] | None = None) -> Iterator[TrainingRun]:
+    """A `TrainingRun` that is marked FAILED when the body raises before `finish`."""
+    run = TrainingRun(config, tags)
+    try:
+        yield run
+    except BaseException:
+        run.abort()
+        raise
+
+
 def log_training_run(
     config: Config,
     *,
@@ -85,30 +180,8 @@ def log_training_run(
     tags: Mapping[str, str] | None = None,
 ) -> TrackedRun:
     """Log one training run and register its model; raise ServiceError if the store fails."""
-    uri = tracking_uri(config)
-    with _quiet_mlflow():
-        from mlflow.tracking import MlflowClient
-
-        local = uri.startswith(("sqlite:", "file:")) or "://" not in uri
-        try:
-            client = MlflowClient(tracking_uri=uri, registry_uri=uri)
-            experiment_id = _experiment_id(client, config.tracking.experiment, config.root / "mlartifacts" if local else None)
-            run = client.create_run(experiment_id, tags=dict(tags or {}), run_name="netsec-train")
-            run_id = run.info.run_id
-            try:
-                _log_run_contents(client, run_id, params, metrics, model_files, artifact_files)
-                version = _register(client, config.tracking.registered_model, run.info.artifact_uri, run_id)
-            except BaseException:
-                client.set_terminated(run_id, status="FAILED")
-                raise
-            client.set_terminated(run_id, status="FINISHED")
-        except Exception as exc:
-            raise ServiceError(
-                f"MLflow tracking at {uri} failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
-                hint="the model was still saved under artifacts/train; check tracking.tracking_uri or set tracking.enabled: false",
-            ) from None
-    log.info("tracked run %s in experiment %s%s", run_id, config.tracking.experiment, f" (model version {version})" if version else "")
-    return TrackedRun(tracking_uri=uri, experiment=config.tracking.experiment, run_id=run_id, model_version=version)
+    with training_run(config, tags=tags) as run:
+        return run.finish(params=params, metrics=metrics, model_files=model_files, artifact_files=artifact_files)
 
 
 def _log_run_contents(

@@ -12,7 +12,9 @@ from /proc/self/status: ru_maxrss would carry over the parent's peak across fork
 de-duplication of rows with gaps cannot help: the worst case for imputation.
 --code DIR (repeatable) runs A with the netsec_cli package found in each DIR (e.g. an older
 `git archive` export) besides this checkout, to compare versions on the same data and load.
-Usage: scripts/bench_predict.py [--rows 1000000] [--distinct] [--code DIR]
+--explain also times `netsec predict --explain` (top_features for every flagged row) and prints
+its cost relative to plain predict; --model-type catboost trains CatBoost instead (no bare run).
+Usage: scripts/bench_predict.py [--rows 1000000] [--distinct] [--code DIR] [--explain] [--model-type T]
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ print(json.dumps({{"seconds": time.perf_counter() - started, "cpu": usage.ru_uti
 CLI_BODY = """
 from netsec_cli.cli.app import app
 try:
-    app(["--config", {config!r}, "-q", "predict", {data!r}, "-o", {out!r}, "--json"], standalone_mode=False)
+    app(["--config", {config!r}, "-q", "predict", {data!r}, "-o", {out!r}, "--json", *{extra!r}], standalone_mode=False)
 except SystemExit as exc:
     assert not exc.code, exc.code
 """
@@ -72,6 +74,8 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--distinct", action="store_true", help="make every row different")
     parser.add_argument("--code", type=Path, action="append", default=[], help="another folder holding a netsec_cli to time")
+    parser.add_argument("--explain", action="store_true", help="also time predict --explain")
+    parser.add_argument("--model-type", default="xgboost", choices=["xgboost", "catboost"])
     args = parser.parse_args()
     import numpy as np
     import pandas as pd
@@ -81,7 +85,7 @@ def main() -> int:
     from netsec_cli.preprocessing import transform_features
     from netsec_cli.sources.tabular import open_input
     from netsec_cli.stages.etl import run_etl
-    from netsec_cli.stages.predict import features, load_model
+    from netsec_cli.scoring import features, load_model
     from netsec_cli.stages.train import run_train
     from netsec_cli.stages.transform import run_transform
 
@@ -91,6 +95,7 @@ def main() -> int:
         raw["paths"]["root"] = str(root)
         raw["logging"]["config_file"] = str(REPO / "config" / "logging.yaml")
         raw["tracking"]["enabled"] = False
+        raw["model"]["type"] = args.model_type
         (root / "config").mkdir()
         config_path = root / "config" / "config.yaml"
         config_path.write_text(yaml.safe_dump(raw, sort_keys=False))
@@ -130,21 +135,35 @@ def main() -> int:
         transformed.flush()
         del transformed
         size_mb = data.stat().st_size / 2**20
-        bare = _child(BARE_BODY.format(model=str(open_stage(artifacts, "train", "bench_predict").model_path("xgboost")), matrix=str(matrix)))
+        model_file = open_stage(artifacts, "train", "bench_predict").model_path("xgboost")
+        bare = _child(BARE_BODY.format(model=str(model_file), matrix=str(matrix))) if args.model_type == "xgboost" else None
         runs: dict[str, dict[str, float]] = {}
         outputs = []
         for number, code_dir in enumerate([REPO, *args.code]):
             out_path = root / f"preds{number}.parquet"
-            runs[str(code_dir)] = _child(CLI_BODY.format(config=str(config_path), data=str(data), out=str(out_path)), code_dir)
+            runs[str(code_dir)] = _child(CLI_BODY.format(config=str(config_path), data=str(data), out=str(out_path), extra=[]), code_dir)
             outputs.append(pd.read_parquet(out_path))
             assert len(outputs[-1]) == args.rows, len(outputs[-1])
             assert outputs[-1].equals(outputs[0]), f"{code_dir} predicts differently from {REPO}"
+        if args.explain:
+            out_path = root / "explained.parquet"
+            runs["--explain"] = _child(CLI_BODY.format(config=str(config_path), data=str(data), out=str(out_path), extra=["--explain"]))
+            explained = pd.read_parquet(out_path)
+            assert explained.drop(columns=["top_features"]).equals(outputs[0]), "--explain predicts differently"
+            flagged = explained["prediction"] == -1
+            assert (explained.loc[flagged, "top_features"] != "").all() and (explained.loc[~flagged, "top_features"] == "").all()
     print(f"rows: {args.rows:,} ({size_mb:,.0f} MB unicode .npy, {len(columns)} columns{', distinct' if args.distinct else ''})")
-    for name, got in [*((f"netsec predict ({code})", run) for code, run in runs.items()), ("bare inplace_predict", bare)]:
+    for name, got in [*((f"netsec predict ({code})", run) for code, run in runs.items()), *([("bare inplace_predict", bare)] if bare else [])]:
         print(
             f"{name}: {got['seconds']:.2f}s wall, {got['cpu']:.2f}s CPU, peak RSS {got['peak_mb']:.0f} MB"
             f" ({args.rows / got['seconds']:,.0f} rows/s)"
-            + (f"; vs bare {got['seconds'] / bare['seconds']:.1f}x wall, {got['cpu'] / bare['cpu']:.1f}x CPU" if got is not bare else "")
+            + (f"; vs bare {got['seconds'] / bare['seconds']:.1f}x wall, {got['cpu'] / bare['cpu']:.1f}x CPU" if bare and got is not bare else "")
+        )
+    if args.explain:
+        plain, explained_run = runs[str(REPO)], runs["--explain"]
+        print(
+            f"--explain ({args.model_type}, {int(flagged.sum()):,} flagged rows explained): "
+            f"{explained_run['seconds'] / plain['seconds']:.2f}x plain predict wall, {explained_run['cpu'] / plain['cpu']:.2f}x CPU"
         )
     print("predictions identical across versions" if len(runs) > 1 else "")
     return 0

@@ -12,9 +12,11 @@
 `--seeds 42,1,2` repeats both with split.seed = model.seed = each seed (the phishing split, the
 NSL-KDD train/test split of the training file, the early-stopping slice and XGBoost's
 subsampling all change) and prints every run, then the mean and minimum accuracy.
+`--tune 30` also trains each with `netsec train --tune --trials 30` (Optuna, cross-validated on
+the training split only) and prints the scores and the tuning time.
 Every run happens in a temporary project folder; MLflow tracking is switched off.
 
-    .venv/bin/python scripts/bench_quality.py [--seeds 42,1,2,3,4]
+    .venv/bin/python scripts/bench_quality.py [--seeds 42,1,2,3,4] [--tune 30]
 """
 
 from __future__ import annotations
@@ -82,7 +84,18 @@ def _plain_xgboost(train: Any, test: Any, features: list[str], target: Any, test
     return _scores(test_target, model.predict(x_test))
 
 
-def bench_nsl_kdd(root: Path, seed: int) -> dict[str, Any]:
+def _tune(trials: int) -> Any:
+    from netsec_cli.models.tuning import TuneRequest
+
+    return TuneRequest(trials=trials) if trials else None
+
+
+def _tuning_info(trained: Any) -> str:
+    tuning = trained.tuning
+    return f", tuned {tuning.trials} trials in {tuning.seconds:.0f}s" if tuning.tuned else ""
+
+
+def bench_nsl_kdd(root: Path, seed: int, trials: int = 0) -> dict[str, Any]:
     """netsec and plain XGBoost trained on KDDTrain+_20Percent, scored on KDDTest+."""
     import pandas as pd
 
@@ -96,7 +109,7 @@ def bench_nsl_kdd(root: Path, seed: int) -> dict[str, Any]:
     started = time.perf_counter()
     run_etl(config, source=str(DATA / "KDDTrain+_20Percent.txt"))
     run_transform(config)
-    trained = run_train(config)
+    trained = run_train(config, tune=_tune(trials))
     output = root / "kdd_test_predictions.parquet"
     run_predict(config, DATA / "KDDTest+.txt", output=output)
     elapsed = time.perf_counter() - started
@@ -109,12 +122,12 @@ def bench_nsl_kdd(root: Path, seed: int) -> dict[str, Any]:
     return {
         "netsec": _scores(truth, predicted),
         "plain": baseline,
-        "info": f"[threshold {trained.threshold.threshold:.4g}, pipeline {elapsed:.1f}s, train {trained.duration:.1f}s]",
+        "info": f"[threshold {trained.threshold.threshold:.4g}, pipeline {elapsed:.1f}s, train {trained.duration:.1f}s{_tuning_info(trained)}]",
         "rows": (len(train), len(test)),
     }
 
 
-def bench_phishing(root: Path, seed: int) -> dict[str, Any]:
+def bench_phishing(root: Path, seed: int, trials: int = 0) -> dict[str, Any]:
     """netsec and plain XGBoost on the config's stratified split of phishing_websites.tsv."""
     from netsec_cli.artifacts import open_stage
     from netsec_cli.stages.etl import run_etl
@@ -124,7 +137,7 @@ def bench_phishing(root: Path, seed: int) -> dict[str, Any]:
     config = _config(root, seed, target="Result", normal_value=1, drop_columns=[])
     run_etl(config, source=str(DATA / "phishing_websites.tsv"), target="Result", normal_value="1")
     run_transform(config)
-    trained = run_train(config)
+    trained = run_train(config, tune=_tune(trials))
     etl = open_stage(config.artifacts_dir, "etl", "bench_quality")
     schema = etl.load_schema()
     train, test = etl.read("train"), etl.read("test")
@@ -140,7 +153,7 @@ def bench_phishing(root: Path, seed: int) -> dict[str, Any]:
             "f1": metrics["f1"],
         },
         "plain": baseline,
-        "info": f"[threshold {trained.threshold.threshold:.4g}, train {trained.duration:.1f}s]",
+        "info": f"[threshold {trained.threshold.threshold:.4g}, train {trained.duration:.1f}s{_tuning_info(trained)}]",
         "rows": (len(train), len(test)),
     }
 
@@ -154,6 +167,7 @@ def _summary(runs: list[dict[str, Any]]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="42", help="comma-separated split/model seeds (default 42)")
+    parser.add_argument("--tune", type=int, default=0, metavar="TRIALS", help="also train with `--tune --trials TRIALS`")
     args = parser.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     if not DATA.is_dir():
@@ -174,6 +188,10 @@ def main(argv: list[str] | None = None) -> int:
             runs.append(run)
             print(_line(f"  seed {seed:<4} netsec", run["netsec"]) + f"  {run['info']}")
             print(_line(f"  seed {seed:<4} plain XGBoost", run["plain"]))
+            if args.tune:
+                with tempfile.TemporaryDirectory(prefix="netsec-bench-") as tmp:
+                    tuned = bench(Path(tmp), seed, args.tune)
+                print(_line(f"  seed {seed:<4} netsec --tune", tuned["netsec"]) + f"  {tuned['info']}")
         if len(runs) > 1:
             _summary(runs)
     return 0

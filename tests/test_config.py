@@ -102,7 +102,7 @@ def test_a_log_folder_that_cannot_be_created_is_a_config_error(project: Project)
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
-        ("model:\n  type: lightgbm\n", "model.type: input should be 'xgboost'"),
+        ("model:\n  type: lightgbm\n", "model.type: input should be 'xgboost' or 'catboost'"),
         ("model:\n  alert_budget: 0\n", "model.alert_budget: input should be greater than 0"),
         ("model:\n  alert_budget: 1.5\n", "model.alert_budget: input should be less than 0.5"),
         ("predict:\n  threshold: often\n", "predict.threshold"),
@@ -114,6 +114,17 @@ def test_model_choices_are_validated(tmp_path: Path, text: str, problem: str) ->
     with pytest.raises(ConfigError) as err:
         load_config(path)
     assert str(err.value).startswith(f"invalid config {path}: {problem}")
+
+
+def test_unknown_model_type_exits_2_naming_the_key(project: Project) -> None:
+    from tests.helpers import assert_error
+
+    project.update_config(**{"model.type": "lightgbm"})
+    assert_error(
+        project.invoke("train"),
+        2,
+        f"Error: invalid config {project.config_path}: model.type: input should be 'xgboost' or 'catboost'",
+    )
 
 
 def test_predict_threshold_is_auto_or_a_probability(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-HEAVY = ("pandas", "xgboost", "sklearn", "mlflow", "numpy", "pyarrow")
+HEAVY = ("pandas", "xgboost", "catboost", "sklearn", "mlflow", "numpy", "pyarrow")
 
 SCRIPT = """
 import sys

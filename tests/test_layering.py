@@ -7,7 +7,7 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "netsec_cli"
-HEAVY = {"pandas", "numpy", "xgboost", "sklearn", "mlflow", "boto3", "botocore", "pymongo", "pyarrow", "scipy"}
+HEAVY = {"pandas", "numpy", "xgboost", "catboost", "sklearn", "mlflow", "boto3", "botocore", "pymongo", "pyarrow", "scipy"}
 
 
 def _imports(path: Path, top_level_only: bool) -> set[str]:

@@ -286,7 +286,7 @@ def test_fast_transform_equals_sklearn_transform(trained_artifacts: Path, flows:
     )
     from netsec_cli.schema import Schema
     from netsec_cli.sources.tabular import open_input
-    from netsec_cli.stages.predict import Model, features
+    from netsec_cli.scoring import Model, features
 
     schema = Schema.load(trained_artifacts / "transform" / "schema.yaml")
     preprocessor = load_preprocessor(trained_artifacts / "transform" / "preprocessor.skops")

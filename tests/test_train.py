@@ -35,7 +35,7 @@ def test_train_writes_model_metrics_and_mlflow_version(project: Project, trackin
     assert run.data.metrics["accuracy"] == pytest.approx(metrics["accuracy"])
     assert run.data.params["model.n_estimators"] == "60"
     logged = {a.path for a in client.list_artifacts(data["run_id"])}
-    assert {"model", "metrics.json", "preprocessor.skops", "schema.yaml"} <= logged
+    assert {"model", "metrics.json", "report.html", "preprocessor.skops", "schema.yaml"} <= logged
     version = client.get_model_version("netsec-detector", data["model_version"])
     assert version.run_id == data["run_id"]
     tracking = json.loads((folder / "tracking.json").read_text())

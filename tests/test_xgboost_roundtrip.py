@@ -64,7 +64,8 @@ def test_contributions_plus_bias_equal_the_margin(project: Project, categorical:
     x, y, types = _features(categorical)
     detector = fit_detector(load_config(project.config_path).model, x, y, types).detector
     rows = x[np.random.default_rng(3).choice(len(x), 50, replace=False)]
-    contributions = detector.contributions(rows)
-    assert contributions.shape == (50, x.shape[1] + 1)
     margin = np.log(detector.predict_proba(rows) / (1 - detector.predict_proba(rows)))
-    assert np.allclose(contributions.sum(axis=1), margin, atol=1e-4)
+    for approximate in (False, True):
+        contributions = detector.contributions(rows, approximate=approximate)
+        assert contributions.shape == (50, x.shape[1] + 1)
+        assert np.allclose(contributions.sum(axis=1), margin, atol=1e-4), approximate

@@ -28,6 +28,7 @@ from netsec_cli.artifacts.layout import (
     open_stage,
     stage_dir,
     stage_files,
+    tuning_storage,
 )
 from netsec_cli.artifacts.lock import pipeline_lock
 from netsec_cli.artifacts.manifest import MANIFEST, Manifest, ManifestEntry
@@ -59,6 +60,7 @@ __all__ = [
     "stage_files",
     "staged_stage",
     "swap_in",
+    "tuning_storage",
     "write_json_atomic",
     "write_text_atomic",
 ]

@@ -162,7 +162,7 @@ MODEL_FILES = {"xgboost": "model.ubj", "catboost": "model.cbm"}
 
 @dataclass(frozen=True)
 class TrainFiles(StageFiles):
-    """artifacts/train: the model, what it was trained with, its metrics and the MLflow run."""
+    """artifacts/train: the model, what it was trained with, its metrics and report, the MLflow run."""
 
     def model_path(self, kind: str) -> Path:
         """The model file of a `model.type` (each library's own format)."""
@@ -181,6 +181,15 @@ class TrainFiles(StageFiles):
     @property
     def tracking(self) -> Path:
         return self.folder / "tracking.json"
+
+    @property
+    def report(self) -> Path:
+        return self.folder / "report.html"
+
+    @property
+    def best_params(self) -> Path:
+        """The tuned hyperparameters (only after `netsec train --tune`)."""
+        return self.folder / "best_params.yaml"
 
     def load_info(self) -> dict[str, Any]:
         return dict(self.read_json(self.model_info, "train"))
@@ -225,6 +234,11 @@ def stage_files(folder: Path, stage: str) -> StageFiles:
     if stage not in VIEWS:
         raise InputError(f"unknown stage {stage!r}", hint=f"one of {', '.join(STAGES)}")
     return VIEWS[stage](folder)
+
+
+def tuning_storage(artifacts: Path) -> Path:
+    """The Optuna study database: `artifacts/.tuning/study.db`, hidden (never published or mirrored)."""
+    return artifacts / ".tuning" / "study.db"
 
 
 def stage_dir(artifacts: Path, stage: str) -> Path:

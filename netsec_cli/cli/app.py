@@ -14,6 +14,7 @@ from netsec_cli import __version__
 from netsec_cli.cli import (
     config_cmd,
     etl,
+    evaluate,
     predict,
     run,
     secrets,
@@ -26,7 +27,7 @@ from netsec_cli.cli.output import err_console, error_line
 from netsec_cli.cli.state import AppState, get_state
 from netsec_cli.errors import EXIT_INTERNAL, NetsecError
 
-COMMAND_ORDER = ("etl", "validate", "transform", "train", "predict", "run", "sync-s3", "secrets", "config")
+COMMAND_ORDER = ("etl", "validate", "transform", "train", "predict", "evaluate", "run", "sync-s3", "secrets", "config")
 
 
 class NetsecGroup(TyperGroup):
@@ -103,6 +104,7 @@ app.command("validate")(validate.validate)
 app.command("transform")(transform.transform)
 app.command("train")(train.train)
 app.command("predict")(predict.predict)
+app.command("evaluate")(evaluate.evaluate)
 app.command("run")(run.run)
 app.command("sync-s3")(sync_s3.sync_s3)
 app.add_typer(secrets.app, name="secrets")

@@ -25,9 +25,28 @@ def _render(result: Any) -> None:
     ]
     console.print(key_value_table("predict", summary))
     if result.top:
-        columns = list(result.top[0].values)
-        rows = [[item.row, f"{item.probability:.4f}", *item.values.values()] for item in result.top]
-        console.print(rows_table("most suspicious rows", ["row", "probability", *columns], rows))
+        header = ["row", "probability", *result.top[0].values, "top features"]
+        rows = [
+            [str(item.row), f"{item.probability:.4f}", *item.values.values(), item.top_features.replace("; ", "\n")]
+            for item in result.top
+        ]
+        keep = _fitting_values(header, rows, console.width)
+        header, rows = header[: 2 + keep] + header[-1:], [row[: 2 + keep] + row[-1:] for row in rows]
+        console.print(rows_table("most suspicious rows", header, rows))
+
+
+def _fitting_values(header: list[str], rows: list[list[str]], width: int) -> int:
+    """How many input-value columns fit beside row, probability and top features (one per line)."""
+
+    def column_width(j: int) -> int:
+        cells = [header[j], *(row[j] for row in rows)]
+        return 3 + max(len(line) for cell in cells for line in cell.splitlines() or [""])
+
+    widths = [column_width(j) for j in range(len(header))]
+    keep = len(header) - 3
+    while keep > 0 and sum(widths[: 2 + keep]) + widths[-1] + 1 > width:
+        keep -= 1
+    return keep
 
 
 def predict(
@@ -46,6 +65,13 @@ def predict(
             help="Probability at or above which a flow is an intrusion, for this run (default: the one train chose).",
         ),
     ] = None,
+    explain: Annotated[
+        bool,
+        typer.Option(
+            "--explain",
+            help="Add a top_features column: for each intrusion, the three inputs that raised its score most (empty for normal rows).",
+        ),
+    ] = False,
     json_output: JsonOption = False,
     sync: SyncOption = False,
     wait: WaitOption = 0.0,
@@ -54,5 +80,7 @@ def predict(
     from netsec_cli.stages.predict import run_predict
 
     config = get_state(ctx).config
-    result = run_predict(config, input_file, output=output, threshold=threshold, options=run_options(json_output, sync, wait))
+    result = run_predict(
+        config, input_file, output=output, threshold=threshold, explain=explain, options=run_options(json_output, sync, wait)
+    )
     emit(result, json_output, _render)

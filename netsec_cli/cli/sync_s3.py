@@ -61,12 +61,16 @@ def _render(result: SyncResult) -> None:
     ]
     if result.bucket_created:
         rows.insert(2, ("bucket", "created"))
+    if result.skipped:
+        rows.insert(-2, ("skipped (symlinks)", result.skipped))
     console.print(key_value_table("sync-s3", rows))
     if result.dry_run and result.actions:
-        shown = result.actions[:MAX_ROWS]
-        table = rows_table(
-            "planned actions", ["action", "key", "local path", "bytes"], [(a.action, a.key, a.path, a.size) for a in shown]
-        )
+        from rich.markup import escape
+
+        from netsec_cli.cloud.paths import printable
+
+        shown = [(a.action, escape(printable(a.key)), escape(printable(a.path)), a.size) for a in result.actions[:MAX_ROWS]]
+        table = rows_table("planned actions", ["action", "key", "local path", "bytes"], shown)
         console.print(table)
         if len(result.actions) > MAX_ROWS:
             console.print(f"... and {len(result.actions) - MAX_ROWS} more (use --json for the full list)")

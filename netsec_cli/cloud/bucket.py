@@ -4,31 +4,38 @@ Listing, the remote index, uploads confirmed against the SHA256 the server repor
 deletes and bucket checks, each under `errors` (one-line NetsecErrors) and counted by HTTP
 method. Uploads carry a SHA256 checksum the server verifies on receipt; the checksum the server
 reports for the stored object (in the upload response, or from one HEAD when the response lacks
-it) must equal the local file's, whole-object or multipart-composite.
+it) must equal the local file's, whole-object or multipart-composite. Whole objects read into
+memory (the index, a stage manifest) are read only up to a cap.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from netsec_cli.cloud.checksums import checksum_matches
 from netsec_cli.cloud.errors import S3Errors, error_code
 from netsec_cli.cloud.index import INDEX_NAME, RemoteIndex
 from netsec_cli.cloud.objects import LocalFile, RemoteObject
-from netsec_cli.errors import ServiceError
+from netsec_cli.cloud.paths import printable
+from netsec_cli.errors import InputError, ServiceError
 from netsec_cli.progress import TaskHandle
 
 SHA_META = "sha256"
 _KEY_TAG = "netsec_key"
 DELETE_BATCH = 1000
+MAX_MANIFEST_BYTES = 16 * 1024 * 1024
+MAX_INDEX_BYTES = 64 * 1024 * 1024
+
+log = logging.getLogger(__name__)
 
 
 class _ProgressSubscriber:
@@ -149,16 +156,21 @@ class Mirror:
         return found
 
     def load_index(self) -> None:
-        """Read `<prefix>/.netsec-index.json` (missing or unreadable → empty)."""
+        """Read `<prefix>/.netsec-index.json` (missing, unreadable or over MAX_INDEX_BYTES → empty)."""
+        origin = f"s3://{self.bucket}/{self.index_key}"
         with self.errors("index read"):
             try:
-                body = self.client.get_object(Bucket=self.bucket, Key=self.index_key)["Body"].read()
+                body = _read_capped(self.client.get_object(Bucket=self.bucket, Key=self.index_key), MAX_INDEX_BYTES)
             except ClientError as exc:
                 if error_code(exc) in ("NoSuchKey", "404"):
                     self.index = RemoteIndex()
                     return
                 raise
-        self.index = RemoteIndex.parse(body, f"s3://{self.bucket}/{self.index_key}")
+        if body is None:
+            log.warning("ignoring S3 index %s: larger than %s bytes", origin, f"{MAX_INDEX_BYTES:,}")
+            self.index = RemoteIndex()
+            return
+        self.index = RemoteIndex.parse(body, origin)
 
     def save_index(self) -> None:
         """Write the index back when this run learned or changed anything."""
@@ -266,8 +278,16 @@ class Mirror:
         return obj
 
     def _mismatch(self, key: str, local: LocalFile) -> ServiceError:
+        """The error for an object the server stored differently; the object is deleted first (best effort).
+
+        Its sha256 metadata still names the local file, so left in place it would look unchanged
+        to the next push, which would never send it again.
+        """
+        with contextlib.suppress(ClientError, BotoCoreError):
+            self.client.delete_object(Bucket=self.bucket, Key=key)
+        url = printable(f"s3://{self.bucket}/{key}")
         return ServiceError(
-            f"s3://{self.bucket}/{key} does not match {local.path} after upload (size or sha256 differ)",
+            f"{url} does not match {local.path} after upload (size or sha256 differ)",
             hint="re-run `netsec sync-s3`; if it persists, check the endpoint",
         )
 
@@ -275,12 +295,21 @@ class Mirror:
         """Queue a download of `obj` to `target` (a temporary name); the caller checks its sha256."""
         return manager.download(self.bucket, obj.key, str(target), subscribers=[_ProgressSubscriber(task, obj.size)])
 
-    def get_bytes(self, obj: RemoteObject) -> bytes:
-        """A small object's content (a manifest), checked against its sha256 when known."""
-        with self.errors("download"):
-            body = self.client.get_object(Bucket=self.bucket, Key=obj.key, IfMatch=obj.etag)["Body"].read()
+    def get_manifest(self, obj: RemoteObject) -> bytes:
+        """A remote stage manifest's content (at most MAX_MANIFEST_BYTES), checked against its sha256 when known."""
+        url = printable(f"s3://{self.bucket}/{obj.key}")
+        body = None
+        if obj.size <= MAX_MANIFEST_BYTES:
+            with self.errors("download"):
+                reply = self.client.get_object(Bucket=self.bucket, Key=obj.key, IfMatch=obj.etag)
+                body = _read_capped(reply, MAX_MANIFEST_BYTES)
+        if body is None:
+            raise InputError(
+                f"remote manifest {url} is too large ({obj.size:,} bytes; at most {MAX_MANIFEST_BYTES >> 20} MiB)",
+                hint="a stage manifest is a few kilobytes: push that stage again from the machine that produced it",
+            )
         if obj.sha256 and hashlib.sha256(body).hexdigest() != obj.sha256:
-            raise ServiceError(f"s3://{self.bucket}/{obj.key} does not match its sha256 metadata", hint="re-run the pull")
+            raise ServiceError(f"{url} does not match its sha256 metadata", hint="re-run the pull")
         return body
 
     def delete(self, keys: list[str]) -> None:
@@ -293,6 +322,19 @@ class Mirror:
                 )
                 if reply.get("Errors"):
                     first = reply["Errors"][0]
-                    raise ServiceError(f"S3 could not delete s3://{self.bucket}/{first['Key']}: {first.get('Code')}")
+                    url = printable(f"s3://{self.bucket}/{first['Key']}")
+                    raise ServiceError(f"S3 could not delete {url}: {first.get('Code')}")
                 for key in batch:
                     self.index.forget(key)
+
+
+def _read_capped(reply: dict[str, Any], limit: int) -> bytes | None:
+    """A GetObject reply's body, or None (unread beyond `limit` + 1 bytes) when it is longer than `limit`."""
+    stream = reply["Body"]
+    try:
+        if int(reply.get("ContentLength") or 0) > limit:
+            return None
+        body = stream.read(limit + 1)
+    finally:
+        stream.close()
+    return None if len(body) > limit else bytes(body)

@@ -52,6 +52,7 @@ class Outcome:
     deleted: int = 0
     unchanged: int = 0
     bytes: int = 0
+    skipped: int = 0  # local symlinks and special files a push left out
 
 
 def hidden(rel: str) -> bool:

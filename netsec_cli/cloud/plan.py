@@ -7,6 +7,12 @@ pipeline lock, staging folders, temporary files) are never mirrored.
 A stage folder is a top-level folder with a `manifest.json`. A pull plans it from its remote
 manifest (`netsec_cli.artifacts.Manifest`): exactly the files that manifest lists, reusing the
 local copies whose sha256 already matches.
+
+Nothing from the bucket is trusted to name a local path. A pull plan first reads every remote
+listing and stage manifest and checks each key and each manifest path (`netsec_cli.cloud.paths`:
+a plain relative path that stays inside its local folder, through no symlink); one offending
+object refuses the whole pull (exit 2) before anything local is looked at or changed. A push
+never follows a symlink (`index.walk_files`): each one met is logged and counted as skipped.
 """
 
 from __future__ import annotations
@@ -15,12 +21,13 @@ import hashlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from netsec_cli.artifacts import MANIFEST, Manifest, published_dir
 from netsec_cli.cloud.bucket import Mirror
 from netsec_cli.cloud.index import local_files
 from netsec_cli.cloud.objects import Action, FolderMap, LocalFile, RemoteObject, hidden
+from netsec_cli.cloud.paths import UnsafePath, inside, printable, refusal, safe_relative
 from netsec_cli.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -38,6 +45,7 @@ class PushPlan:
     uploads: list[tuple[str, LocalFile]] = field(default_factory=list)
     deletes: list[str] = field(default_factory=list)
     unchanged: int = 0
+    skipped: int = 0  # symlinks and special files, never followed
 
     def actions(self) -> list[Action]:
         """The plan as the actions a dry run lists."""
@@ -52,7 +60,11 @@ def plan_push(mirror: Mirror, folders: list[FolderMap], *, delete: bool, remote_
         if not folder.local.is_dir():
             log.warning("sync folder %s does not exist; skipped", folder.local)
             continue
-        local = {mirror.key(folder.key, rel): lf for rel, lf in local_files(folder.local).items()}
+        skipped: list[Path] = []
+        local = {mirror.key(folder.key, rel): lf for rel, lf in local_files(folder.local, skipped=skipped).items()}
+        for path in skipped:
+            log.warning("skipped %s: not a regular file (symlinks are never followed)", printable(str(path)))
+        plan.skipped += len(skipped)
         remote = {} if remote_missing else mirror.list(folder.key)
         mirror.fill_shas([remote[k] for k in local if k in remote])
         for key, lf in local.items():
@@ -112,67 +124,121 @@ class PullPlan:
         return actions
 
 
-def _stage_pull(mirror: Mirror, folder: FolderMap, name: str, objects: dict[str, RemoteObject]) -> StagePull | None:
-    """Plan one stage from its remote manifest: None when the local copy already equals it."""
-    prefix = mirror.key(folder.key, name) + "/"
-    manifest_obj = objects[prefix + MANIFEST]
-    body = mirror.get_bytes(manifest_obj)
-    origin = f"s3://{mirror.bucket}/{manifest_obj.key}"
-    try:
-        manifest = Manifest.parse(body, origin)
-    except InputError:
-        raise InputError(
-            f"remote manifest {origin} is corrupt",
-            hint="re-run the stage and push again from the machine that has it",
-        ) from None
-    files = {}
-    for entry in manifest.files:
-        obj = objects.get(prefix + entry.path)
-        if obj is None or hidden(entry.path) or entry.path == MANIFEST:
-            raise InputError(
-                f"remote stage {name} is incomplete: {prefix + entry.path} is listed in its manifest but missing",
-                hint="re-run `netsec sync-s3` on the machine that produced it",
-            )
-        files[entry.path] = obj
-    plan = StagePull(folder, name, manifest_obj, body, manifest, files)
-    expected = plan.expected
-    local = local_files(published_dir(folder.local, name))
-    plan.local_same = {rel: lf.path for rel, lf in local.items() if expected.get(rel) == lf.sha256}
-    same_manifest = MANIFEST in local and local[MANIFEST].sha256 == hashlib.sha256(body).hexdigest()
-    if same_manifest and set(local) == {*expected, MANIFEST} and len(plan.local_same) == len(expected):
-        return None
-    return plan
+@dataclass
+class _Remote:
+    """One folder's checked remote side: every object by relative path, its stages and loose files."""
+
+    folder: FolderMap
+    objects: dict[str, RemoteObject]
+    stages: list[StagePull]
+    loose: dict[str, Path]  # relative path → local target
 
 
 def plan_pull(mirror: Mirror, folders: list[FolderMap], *, delete: bool) -> PullPlan:
-    """Decide what to fetch, keep and delete so that `folders` equal the remote copy."""
+    """Decide what to fetch, keep and delete so that `folders` equal the remote copy.
+
+    Every remote path of every folder is checked before any local file is compared or changed.
+    """
     mirror.load_index()
+    remotes = [_check_remote(mirror, folder) for folder in folders]
     plan = PullPlan()
-    for folder in folders:
-        base = mirror.key(folder.key) + "/"
-        remote = {k[len(base) :]: o for k, o in mirror.list(folder.key).items() if not hidden(k[len(base) :])}
-        stages = _stage_names(remote)
-        loose = {rel: o for rel, o in remote.items() if rel.split("/")[0] not in stages}
-        mirror.fill_shas([*loose.values(), *(remote[f"{name}/{MANIFEST}"] for name in stages)])
-        objects = {base + rel: o for rel, o in remote.items()}
-        for name in sorted(stages):
-            stage = _stage_pull(mirror, folder, name, objects)
-            if stage is None:
-                plan.unchanged += sum(1 for rel in remote if rel.startswith(name + "/"))
-            else:
-                plan.stages.append(stage)
-        local = local_files(folder.local)
-        for rel, obj in sorted(loose.items()):
-            have = local.get(rel)
-            if have is not None and obj.sha256 is not None and have.sha256 == obj.sha256:
-                plan.unchanged += 1
-            else:
-                plan.files.append((obj, folder.local / rel))
-        if delete:
-            if local and not remote:
-                raise refuse_delete_all(f"s3://{mirror.bucket}/{base} is empty", str(folder.local))
-            _plan_local_deletes(plan, folder, local, set(loose), stages)
+    for remote in remotes:
+        _plan_folder(mirror, plan, remote, delete=delete)
     return plan
+
+
+def _check_remote(mirror: Mirror, folder: FolderMap) -> _Remote:
+    """List `folder`'s objects and read its stage manifests, refusing any key or path that could leave it."""
+    base = mirror.key(folder.key) + "/"
+    objects: dict[str, RemoteObject] = {}
+    for key, obj in mirror.list(folder.key).items():
+        rel = key[len(base) :]
+        marker = obj.size == 0 and (rel == "" or rel.endswith("/"))  # an empty "folder" object (S3 consoles)
+        rel = rel[:-1] if marker and rel else rel
+        if marker and not rel:
+            continue
+        try:
+            safe_relative(rel, allow_hidden=True)
+        except UnsafePath as exc:
+            raise refusal(f"s3://{mirror.bucket}/{key}", f"its path {exc.reason}", folder.key) from None
+        if not marker and not hidden(rel):
+            objects[rel] = obj
+    stages = _stage_names(objects)
+    loose = {rel: _inside(mirror, folder, rel, obj) for rel, obj in objects.items() if rel.split("/")[0] not in stages}
+    mirror.fill_shas([*(objects[rel] for rel in loose), *(objects[f"{name}/{MANIFEST}"] for name in stages)])
+    return _Remote(folder, objects, [_remote_stage(mirror, folder, name, objects) for name in sorted(stages)], loose)
+
+
+def _inside(mirror: Mirror, folder: FolderMap, rel: str, obj: RemoteObject) -> Path:
+    """The local path `obj` lands on, refusing the pull when it would go through a symlink."""
+    try:
+        return inside(folder.local, PurePosixPath(rel))
+    except UnsafePath as exc:
+        raise refusal(f"s3://{mirror.bucket}/{obj.key}", f"its path {exc.reason}", folder.key) from None
+
+
+def _remote_stage(mirror: Mirror, folder: FolderMap, name: str, objects: dict[str, RemoteObject]) -> StagePull:
+    """One stage from its remote manifest, every path it lists checked (`local_same` still empty)."""
+    manifest_obj = objects[f"{name}/{MANIFEST}"]
+    origin = f"s3://{mirror.bucket}/{manifest_obj.key}"
+    body = mirror.get_manifest(manifest_obj)
+    corrupt = InputError(
+        f"remote manifest {printable(origin)} is corrupt",
+        hint="re-run the stage and push again from the machine that has it",
+    )
+    try:
+        manifest = Manifest.parse(body, origin)
+    except (InputError, RecursionError):
+        raise corrupt from None
+    paths = [entry.path for entry in manifest.files]
+    for path in paths:
+        try:
+            safe_relative(path)
+        except UnsafePath as exc:
+            raise refusal(origin, f"its entry '{printable(path)}' {exc.reason}", folder.key) from None
+    folders = {str(parent) for path in paths for parent in PurePosixPath(path).parents}
+    if MANIFEST in paths or len(set(paths)) < len(paths) or folders & set(paths):
+        raise corrupt  # lists itself, a path twice, or a path both as a file and as a folder
+    files: dict[str, RemoteObject] = {}
+    for path in paths:
+        obj = objects.get(f"{name}/{path}")
+        if obj is None:
+            raise InputError(
+                f"remote stage {name} is incomplete: {printable(manifest_obj.key[: -len(MANIFEST)] + path)}"
+                " is listed in its manifest but missing",
+                hint="re-run `netsec sync-s3` on the machine that produced it",
+            )
+        files[path] = obj
+        _inside(mirror, folder, f"{name}/{path}", obj)
+    return StagePull(folder, name, manifest_obj, body, manifest, files)
+
+
+def _plan_folder(mirror: Mirror, plan: PullPlan, remote: _Remote, *, delete: bool) -> None:
+    """Compare one checked folder with the local copy: stages to rebuild, files to fetch, extras to delete."""
+    folder = remote.folder
+    for stage in remote.stages:
+        expected = stage.expected
+        local = local_files(published_dir(folder.local, stage.name))
+        stage.local_same = {rel: lf.path for rel, lf in local.items() if expected.get(rel) == lf.sha256}
+        body_sha = hashlib.sha256(stage.manifest_bytes).hexdigest()
+        same_manifest = MANIFEST in local and local[MANIFEST].sha256 == body_sha
+        if same_manifest and set(local) == {*expected, MANIFEST} and len(stage.local_same) == len(expected):
+            plan.unchanged += sum(1 for rel in remote.objects if rel.startswith(stage.name + "/"))
+        else:
+            plan.stages.append(stage)
+    local = local_files(folder.local)
+    for rel, target in sorted(remote.loose.items()):
+        obj = remote.objects[rel]
+        have = local.get(rel)
+        if have is not None and obj.sha256 is not None and have.sha256 == obj.sha256:
+            plan.unchanged += 1
+        else:
+            plan.files.append((obj, target))
+    if delete:
+        if local and not remote.objects:
+            base = mirror.key(folder.key) + "/"
+            raise refuse_delete_all(f"s3://{mirror.bucket}/{base} is empty", str(folder.local))
+        _plan_local_deletes(plan, folder, local, set(remote.loose), _stage_names(remote.objects))
 
 
 def _stage_names(paths: Iterable[str]) -> set[str]:

@@ -4,6 +4,10 @@ Downloads land under temporary names and are checked against their sha256 before
 replaces a local file. A stage folder is rebuilt in a staging folder from the files its remote
 manifest lists, verified against that manifest, and swapped in only after every stage has been
 fetched, so an interrupted pull never mixes old and new model files.
+
+Every target path was checked by the plan (`netsec_cli.cloud.paths`) before this module writes
+anything: it stays inside its folder and goes through no symlink. A local file that is itself a
+symlink is replaced by a rename, never written through.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from netsec_cli.artifacts import MANIFEST, new_staging_dir, sha256_file, swap_in
 from netsec_cli.cloud.bucket import Mirror
 from netsec_cli.cloud.index import walk_files
 from netsec_cli.cloud.objects import FolderMap, Outcome, RemoteObject
+from netsec_cli.cloud.paths import printable
 from netsec_cli.cloud.plan import StagePull, plan_pull
 from netsec_cli.errors import ServiceError
 from netsec_cli.progress import NO_PROGRESS, Progress, TaskHandle
@@ -111,11 +116,13 @@ def _download_verified(mirror: Mirror, fetches: list[_Fetch], task: TaskHandle) 
             fetch.sha256 is not None and sha256_file(fetch.temp) != fetch.sha256
         ):
             raise ServiceError(
-                f"downloaded s3://{mirror.bucket}/{fetch.obj.key} does not match its expected sha256; nothing was replaced",
+                f"downloaded {printable(f's3://{mirror.bucket}/{fetch.obj.key}')} does not match its expected sha256;"
+                " nothing was replaced",
                 hint="re-run the pull; if it persists, push again from the source machine",
             )
         if fetch.sha256 is None:
-            log.warning("s3://%s/%s has no sha256 metadata; checked its size only", mirror.bucket, fetch.obj.key)
+            url = printable(f"s3://{mirror.bucket}/{fetch.obj.key}")
+            log.warning("%s has no sha256 metadata; checked its size only", url)
 
 
 def _check_staging(mirror: Mirror, stage: StagePull, staging: Path) -> None:
@@ -125,7 +132,7 @@ def _check_staging(mirror: Mirror, stage: StagePull, staging: Path) -> None:
     bad = sorted(stage.manifest.verify(staging))
     if present != wanted or bad:
         raise ServiceError(
-            f"pulled stage {stage.name} does not match s3://{mirror.bucket}/{stage.remote_manifest.key}"
-            f" ({', '.join(bad or sorted(present ^ wanted))}); nothing was replaced",
+            f"pulled stage {stage.name} does not match {printable(f's3://{mirror.bucket}/{stage.remote_manifest.key}')}"
+            f" ({printable(', '.join(bad or sorted(present ^ wanted)))}); nothing was replaced",
             hint="re-run the pull",
         )

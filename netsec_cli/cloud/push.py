@@ -1,8 +1,9 @@
 """Push: upload new and changed files, confirm each one, optionally delete remote extras.
 
 Change detection is by content (see `netsec_cli.cloud.index`), so an unchanged tree sends
-nothing. Every `manifest.json` goes up after all other files, so a remote manifest never
-describes files that are not there yet; an interrupted push is finished by re-running it.
+nothing; symlinks are never followed (skipped, with a warning). Every `manifest.json` goes up
+after all other files, so a remote manifest never describes files that are not there yet; an
+interrupted push is finished by re-running it.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def push(
         mirror.load_index()
     plan = plan_push(mirror, folders, delete=delete, remote_missing=remote_missing)
     total = sum(lf.size for _, lf in plan.uploads)
-    outcome = Outcome(actions=plan.actions(), unchanged=plan.unchanged, bytes=total)
+    outcome = Outcome(actions=plan.actions(), unchanged=plan.unchanged, bytes=total, skipped=plan.skipped)
     if dry_run:
         return outcome
     if plan.uploads:

@@ -2,8 +2,12 @@
 
 - `base`: the `Detector` protocol; `detector`: `fit_detector` / `load_detector`, by `model.type`.
 - `xgboost_detector`: XGBoost, saved in its own UBJSON format (never pickle).
+- `catboost_detector`: CatBoost, saved in its own .cbm format (never pickle).
+- `split`: the stratified early-stopping slice both are fitted with.
 - `threshold`: the operating threshold from out-of-fold scores of normal training rows.
 - `metrics`: binary metrics at a threshold.
+- `search_space`: the tuned hyperparameters and their ranges, per model type.
+- `tuning`: the Optuna study scored by cross-validation on the training split.
 """
 
 from netsec_cli.models.base import Detector, FitResult
@@ -14,15 +18,21 @@ from netsec_cli.models.threshold import (
     alert_threshold,
     choose_threshold,
 )
+from netsec_cli.models.tuning import TrialRecord, TuneRequest, TuningSummary, tune, tuning_plan
 
 __all__ = [
     "MODEL_TYPES",
     "Detector",
     "FitResult",
     "ThresholdChoice",
+    "TrialRecord",
+    "TuneRequest",
+    "TuningSummary",
     "alert_threshold",
     "binary_metrics",
     "choose_threshold",
     "fit_detector",
     "load_detector",
+    "tune",
+    "tuning_plan",
 ]

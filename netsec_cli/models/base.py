@@ -20,8 +20,11 @@ class Detector(Protocol):
         """Intrusion probability per row (float64)."""
         ...
 
-    def contributions(self, x: np.ndarray) -> np.ndarray:
-        """Per-row contributions to the margin: one column per feature, then the bias (they sum to the margin)."""
+    def contributions(self, x: np.ndarray, *, approximate: bool = False) -> np.ndarray:
+        """Per-row contributions to the margin: one column per feature, then the bias (they sum to the margin).
+
+        Exact SHAP values by default; `approximate` gives the library's cheaper per-path
+        attribution (Saabas), which also sums to the margin, for explaining many rows."""
         ...
 
     def importance(self) -> np.ndarray:

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     from netsec_cli.config import ModelConfig
 
-MODEL_TYPES = ("xgboost",)
+MODEL_TYPES = ("xgboost", "catboost")
 
 
 def fit_detector(
@@ -27,11 +27,15 @@ def fit_detector(
     """Fit `options.type` on (x, y) with early stopping on a stratified validation slice.
 
     `types` gives each column's kind ("q" numeric, "c" categorical code); `params` overrides the
-    configured hyperparameters (tuning)."""
+    configured hyperparameters (`model.hyperparameters` or `model.catboost`; tuning)."""
     if options.type == "xgboost":
         from netsec_cli.models.xgboost_detector import fit_xgboost
 
         return fit_xgboost(options, x, y, types, params)
+    if options.type == "catboost":
+        from netsec_cli.models.catboost_detector import fit_catboost
+
+        return fit_catboost(options, x, y, types, params)
     raise ConfigError(f"unknown model.type {options.type!r}", hint=f"use one of {', '.join(MODEL_TYPES)}")
 
 
@@ -41,5 +45,9 @@ def load_detector(kind: str, path: Path, feature_types: list[str]) -> Detector:
         from netsec_cli.models.xgboost_detector import load_xgboost
 
         return load_xgboost(path, feature_types)
+    if kind == "catboost":
+        from netsec_cli.models.catboost_detector import load_catboost
+
+        return load_catboost(path)
     raise ConfigError(f"unknown model type {kind!r} in the trained model", hint="run `netsec train` again")
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from netsec_cli.errors import ConfigError, InputError
 from netsec_cli.models.base import FitResult
+from netsec_cli.models.split import early_stopping_split
 
 if TYPE_CHECKING:
     import numpy as np
@@ -33,13 +34,14 @@ class XGBoostDetector:
 
         return np.asarray(self.booster.inplace_predict(x), dtype=np.float64)
 
-    def contributions(self, x: np.ndarray) -> np.ndarray:
+    def contributions(self, x: np.ndarray, *, approximate: bool = False) -> np.ndarray:
         import numpy as np
         from xgboost import DMatrix
 
         categorical = "c" in self.feature_types
         matrix = DMatrix(x, feature_types=self.feature_types if categorical else None, enable_categorical=categorical)
-        return np.asarray(self.booster.predict(matrix, pred_contribs=True), dtype=np.float64)
+        contributions = self.booster.predict(matrix, pred_contribs=True, approx_contribs=approximate)
+        return np.asarray(contributions, dtype=np.float64)
 
     def importance(self) -> np.ndarray:
         import numpy as np
@@ -56,19 +58,10 @@ def fit_xgboost(
     options: ModelConfig, x: np.ndarray, y: np.ndarray, types: list[str], params: dict[str, Any] | None = None
 ) -> FitResult:
     """XGBClassifier with early stopping on a stratified `validation_fraction` slice."""
-    import numpy as np
-    from sklearn.model_selection import train_test_split
     from xgboost import XGBClassifier
     from xgboost.core import XGBoostError
 
-
-    counts = np.bincount(y, minlength=2)
-    if counts.min() == 0:
-        raise InputError("the training split has only one class", hint="check data.target and data.normal_value")
-    stratify = y if counts.min() >= 2 else None
-    x_fit, x_val, y_fit, y_val = train_test_split(
-        x, y, test_size=options.validation_fraction, stratify=stratify, random_state=options.seed
-    )
+    x_fit, x_val, y_fit, y_val = early_stopping_split(x, y, options.validation_fraction, options.seed)
     settings = {"random_state": options.seed, "eval_metric": "logloss", **(options.hyperparameters if params is None else params)}
     if "c" in types:
         settings.update(feature_types=types, enable_categorical=True)

@@ -1,5 +1,6 @@
 """The preprocessor: `build` (from the schema and `transform:` options), `store` (skops file,
-loaded with a trust list, never unpickled) and `fast` (the array fast path predict uses)."""
+loaded with a trust list, never unpickled), `fast` (the array fast path predict uses) and
+`explain` (model contributions mapped back onto the input columns, for per-flow explanations)."""
 
 from netsec_cli.preprocessing.build import (
     build_preprocessor,
@@ -8,6 +9,7 @@ from netsec_cli.preprocessing.build import (
     fit_preprocessor,
     transform_features,
 )
+from netsec_cli.preprocessing.explain import FeatureExplainer, output_inputs
 from netsec_cli.preprocessing.fast import (
     ChunkArrays,
     FastTransform,
@@ -23,6 +25,7 @@ from netsec_cli.preprocessing.store import (
 __all__ = [
     "TRUSTED_TYPES",
     "ChunkArrays",
+    "FeatureExplainer",
     "FastTransform",
     "build_preprocessor",
     "chunk_features",
@@ -31,6 +34,7 @@ __all__ = [
     "feature_types",
     "fit_preprocessor",
     "load_preprocessor",
+    "output_inputs",
     "save_preprocessor",
     "transform_features",
 ]

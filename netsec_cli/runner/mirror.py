@@ -45,6 +45,7 @@ class SyncResult:
     deleted: int = 0
     unchanged: int = 0
     bytes: int = 0
+    skipped: int = 0  # local symlinks and special files a push left out (never followed)
     bucket_created: bool = False
     requests: dict[str, int] = field(default_factory=dict)
     actions: list[Action] = field(default_factory=list)
@@ -94,6 +95,11 @@ def push_stage(config: Config, stage: str, progress: Progress = NO_PROGRESS) -> 
     artifacts = folder_map(config, config.artifacts_dir)
     if not (artifacts.local / stage).is_dir():
         raise InputError(f"no {stage} artifacts in {artifacts.local / stage} to sync", hint=f"run `netsec {stage}` first")
+    if (artifacts.local / stage).is_symlink():
+        raise InputError(
+            f"{artifacts.local / stage} is a symlink; netsec never mirrors through links",
+            hint=f"replace it with the stage's folder (re-run `netsec {stage}`)",
+        )
     folder = FolderMap(artifacts.local / stage, f"{artifacts.key}/{stage}")
     with stage_log("sync_s3", folder=folder.local) as summary:
         result = sync_folders(config, [folder], delete=True, progress=progress)
@@ -141,4 +147,5 @@ def _fill(result: SyncResult, outcome: Outcome) -> None:
     result.deleted = outcome.deleted
     result.unchanged = outcome.unchanged
     result.bytes = outcome.bytes
+    result.skipped = outcome.skipped
     result.actions += outcome.actions

@@ -5,14 +5,21 @@ Loads artifacts/transform (schema + preprocessor) and artifacts/train (model) th
 preprocessor. Reads the input chunk by chunk (netsec_cli.sources.tabular, the reader etl uses
 too), preprocesses each chunk with the array fast path of netsec_cli.preprocessing.FastTransform
 (equal to the scikit-learn transform; scikit-learn itself when the preprocessor has another
-structure), scores it with XGBoost's inplace_predict on a
-float32 matrix and appends it to the output, so memory is bounded by the chunk, not the file.
+structure), scores it with the trained detector (XGBoost's inplace_predict on a float32 matrix,
+or CatBoost) and appends it to the output, so memory is bounded by the chunk, not the file.
 It writes one output row per input row:
   row          0-based row index in the input
   prediction   0 normal, -1 intrusion (as the original API)
   label        "normal" or "intrusion"
   probability  probability of intrusion; intrusion when >= the operating threshold (chosen at
                train, or predict.threshold, or --threshold)
+  top_features with `explain` only: for an intrusion, the three inputs that raised its score most,
+               from the model's own per-feature contributions mapped back onto the input
+               columns (netsec_cli.preprocessing.explain), e.g. `flag=S0 (+1.4); count=511 (+0.9)`;
+               empty for normal rows. Contributions are computed for the flagged rows only, per
+               path (`approximate=True`: exact TreeSHAP costs ~70x more and would make --explain
+               25x slower than predict on a million rows); they still sum to each row's margin.
+The most suspicious rows returned carry the same `top_features` text, with or without `explain`.
 The output format follows the suffix of `output` (.csv, .json - an array of records - or
 .parquet) and is written to a temporary file renamed into place at the end, so a failure leaves
 nothing behind. Without `output` it is artifacts/predict/predictions.csv, published as a stage
@@ -23,8 +30,9 @@ publishes nothing, so it takes no lock and refuses `--sync`.
 from __future__ import annotations
 
 import contextlib
+import functools
 import heapq
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,20 +40,13 @@ from typing import TYPE_CHECKING, Any
 from netsec_cli.artifacts import (
     PredictFiles,
     atomic_path,
-    open_model,
     stage_dir,
     write_json_atomic,
 )
 from netsec_cli.errors import InputError
-from netsec_cli.models import Detector, load_detector
-from netsec_cli.preprocessing import (
-    FastTransform,
-    chunk_features,
-    fast_transform,
-    load_preprocessor,
-)
+from netsec_cli.preprocessing import FeatureExplainer
 from netsec_cli.runner import RunOptions, StageRun, run_stage
-from netsec_cli.schema import Schema
+from netsec_cli.scoring import Model, features, load_model
 from netsec_cli.sources.tabular import FeatureChunk, PredictInput, open_input
 
 if TYPE_CHECKING:
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
 
 OUTPUT_FORMATS = {".csv": "csv", ".json": "json", ".parquet": "parquet"}
 DISPLAY_COLUMNS = 5
+_Entry = tuple[float, int, dict[str, str], str]  # (probability, -row, displayed values, top_features)
 
 
 @dataclass
@@ -64,6 +66,7 @@ class SuspiciousRow:
     row: int
     probability: float
     values: dict[str, str]
+    top_features: str = ""
 
 
 @dataclass
@@ -80,56 +83,12 @@ class PredictResult:
     duration: float = 0.0
 
 
-@dataclass
-class Model:
-    """The loaded artifacts needed to score rows."""
-
-    schema: Schema
-    preprocessor: Any
-    detector: Detector | None
-    threshold: float
-    fast: FastTransform | None = None
-
-
 def output_format(path: Path) -> str:
     """csv | json | parquet from the output suffix; anything else is an InputError."""
     kind = OUTPUT_FORMATS.get(path.suffix.lower())
     if kind is None:
         raise InputError(f"unsupported output type {path.suffix or '(none)'!r} for {path} (use .csv, .json or .parquet)")
     return kind
-
-
-def load_model(config: Config, threshold: float | None = None) -> Model:
-    """Schema, preprocessor and detector from the published artifacts, checked to belong together.
-
-    The threshold is `threshold` when given (`predict --threshold`), else `predict.threshold` when
-    it is a number, else the one train chose (`auto`)."""
-    files = open_model(config.artifacts_dir, "predict")
-    info = files.train.load_info()
-    kind = str(info.get("type", "xgboost"))
-    detector = load_detector(kind, files.train.model_path(kind), list(info.get("feature_types", [])))
-    preprocessor = load_preprocessor(files.transform.preprocessor)
-    configured = config.predict.threshold
-    return Model(
-        schema=files.transform.load_schema(),
-        preprocessor=preprocessor,
-        detector=detector,
-        threshold=threshold if threshold is not None else (configured if configured != "auto" else float(info["threshold"])),
-        fast=fast_transform(preprocessor),
-    )
-
-
-def features(model: Model, chunk: FeatureChunk) -> np.ndarray:
-    """The preprocessed float32 matrix of one chunk: the array fast path when the preprocessor has
-    the known structure (equal to the scikit-learn transform), else scikit-learn on a DataFrame."""
-    return chunk_features(model.preprocessor, model.fast, chunk)
-
-
-def score(model: Model, chunk: FeatureChunk) -> np.ndarray:
-    """Intrusion probabilities for one chunk."""
-
-    assert model.detector is not None
-    return model.detector.predict_proba(features(model, chunk))
 
 
 class _Writer:
@@ -175,35 +134,62 @@ class _Writer:
             self._writer.close()
 
 
-def _table(start: int, probability: np.ndarray, threshold: float) -> Any:
+def _table(start: int, probability: np.ndarray, threshold: float, notes: np.ndarray | None = None) -> Any:
     import numpy as np
     import pyarrow as pa
 
     intrusion = probability >= threshold
-    return pa.table(
-        {
-            "row": pa.array(np.arange(start, start + len(probability), dtype=np.int64)),
-            "prediction": pa.array(np.where(intrusion, -1, 0).astype(np.int8)),
-            "label": pa.array(["normal", "intrusion"]).take(pa.array(intrusion.astype(np.int8))),
-            "probability": pa.array(probability),
-        }
-    )
+    columns = {
+        "row": pa.array(np.arange(start, start + len(probability), dtype=np.int64)),
+        "prediction": pa.array(np.where(intrusion, -1, 0).astype(np.int8)),
+        "label": pa.array(["normal", "intrusion"]).take(pa.array(intrusion.astype(np.int8))),
+        "probability": pa.array(probability),
+    }
+    if notes is not None:
+        columns["top_features"] = pa.array(notes, type=pa.string())
+    return pa.table(columns)
 
 
-def _update_top(heap: list[tuple[float, int, dict[str, str]]], keep: int, start: int, probability: np.ndarray, chunk: FeatureChunk) -> None:
-    """Keep the `keep` most probable intrusions seen so far (bounded heap across chunks)."""
+def _explain(model: Model, explainer: FeatureExplainer | None, x: np.ndarray, chunk: FeatureChunk, rows: np.ndarray) -> np.ndarray:
+    """The `top_features` text of the chunk's `rows` (contributions computed for those rows only)."""
+    import numpy as np
+
+    assert model.detector is not None
+    if explainer is None or len(rows) == 0:
+        return np.full(len(rows), "", dtype=object)
+    return explainer.describe(model.detector.contributions(x[rows], approximate=True), chunk, rows)
+
+
+def _notes(probability: np.ndarray, threshold: float, explain: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """The `top_features` column of one chunk: explanations for the flagged rows, "" elsewhere."""
+    import numpy as np
+
+    notes = np.full(len(probability), "", dtype=object)
+    flagged = np.flatnonzero(probability >= threshold)
+    notes[flagged] = explain(flagged)
+    return notes
+
+
+def _update_top(
+    heap: list[_Entry], keep: int, start: int, probability: np.ndarray, chunk: FeatureChunk, explain: Callable[[np.ndarray], np.ndarray]
+) -> None:
+    """Keep the `keep` most probable intrusions seen so far (bounded heap across chunks), each
+    with its first input values and its `top_features` (explained only if it may enter the heap)."""
     import numpy as np
 
     if keep == 0 or len(probability) == 0:
         return
     take = min(keep, len(probability))
     candidates = np.argpartition(-probability, take - 1)[:take]
+    if len(heap) >= keep:
+        candidates = candidates[[(float(probability[i]), -(start + int(i))) > heap[0][:2] for i in candidates]]
+    notes = dict(zip(candidates.tolist(), explain(candidates).tolist(), strict=True)) if len(candidates) else {}
     columns = chunk.features[:DISPLAY_COLUMNS]
     for i in candidates:
         item = (float(probability[i]), -(start + int(i)))
         if len(heap) < keep or item > heap[0][:2]:
             values = {c: _display(chunk.value(c, int(i))) for c in columns}
-            entry = (item[0], item[1], values)
+            entry = (item[0], item[1], values, notes[int(i)])
             if len(heap) < keep:
                 heapq.heappush(heap, entry)
             else:
@@ -234,11 +220,13 @@ def run_predict(
     *,
     output: Path | None = None,
     threshold: float | None = None,
+    explain: bool = False,
     options: RunOptions = RunOptions(),
 ) -> PredictResult:
     """Score every row of `input_path` and write the predictions file.
 
-    `threshold` overrides the model's operating threshold for this run.
+    `threshold` overrides the model's operating threshold for this run; `explain` adds the
+    `top_features` column (filled for flagged rows).
     Without `output` the predictions are published as artifacts/predict (and mirrored with
     `options.sync`); with `output` they go only there, so `options.sync` is refused up front.
     """
@@ -255,14 +243,19 @@ def run_predict(
         model = load_model(config, threshold)
         source: PredictInput = open_input(Path(input_path), model.schema, config.predict.chunk_size)
         rows = intrusions = 0
-        heap: list[tuple[float, int, dict[str, str]]] = []
+        heap: list[_Entry] = []
+        explainer = FeatureExplainer(model.preprocessor) if explain or config.predict.top else None
         with _destination(run, output) as target, options.progress.task("predict", total=source.rows) as bar:
             writer = _Writer(target, kind)
             try:
                 for chunk in source.chunks():
-                    probability = score(model, chunk)
-                    writer.write(_table(rows, probability, model.threshold))
-                    _update_top(heap, config.predict.top, rows, probability, chunk)
+                    x = features(model, chunk)
+                    assert model.detector is not None
+                    probability = model.detector.predict_proba(x)
+                    why = functools.partial(_explain, model, explainer, x, chunk)
+                    notes = _notes(probability, model.threshold, why) if explain else None
+                    writer.write(_table(rows, probability, model.threshold, notes))
+                    _update_top(heap, config.predict.top, rows, probability, chunk, why)
                     intrusions += int(np.count_nonzero(probability >= model.threshold))
                     rows += len(probability)
                     bar.advance(len(probability))
@@ -272,7 +265,7 @@ def run_predict(
             summary = {"input": str(input_path), "rows": rows, "intrusions": intrusions, "threshold": model.threshold}
             write_json_atomic(PredictFiles(run.folder).summary, summary)
         run.summary.update(layout=source.kind, rows=rows, intrusions=intrusions)
-    top = [SuspiciousRow(row=-neg, probability=round(p, 6), values=v) for p, neg, v in sorted(heap, reverse=True)]
+    top = [SuspiciousRow(row=-neg, probability=round(p, 6), values=v, top_features=t) for p, neg, v, t in sorted(heap, reverse=True)]
     return PredictResult(
         input=Path(input_path),
         output=final,

@@ -1,13 +1,23 @@
 """`netsec train`: the detector on the transformed training split, evaluated on the test split.
 
 Reads artifacts/transform; writes artifacts/train/:
-  model.ubj        the model in its library's own format (XGBoost UBJSON; never pickle)
+  model.ubj        the model in its library's own format (XGBoost UBJSON, or model.cbm for
+                   CatBoost; never pickle)
   model_info.json  model type, feature names and types, best iteration, the operating threshold
                    and how it was chosen, and the sha256 of the preprocessor it was trained with
                    (predict refuses a model/preprocessor mismatch)
   metrics.json     accuracy, precision, recall, F1, false-alarm rate, ROC-AUC, PR-AUC and the
                    confusion matrix on the test split, at the operating threshold
+  report.html      the evaluation report of the test split (netsec_cli.report): curves, confusion
+                   matrix, feature importance
   tracking.json    the MLflow run id and registered model version (or why tracking failed)
+  best_params.yaml the tuned hyperparameters (only when train tuned)
+
+Tuning (`run_train(tune=TuneRequest(...))`, `netsec train --tune`, or `model.optimization.algorithm:
+tpe|random`) runs an Optuna study scored by cross-validation on the training split
+(netsec_cli.models.tuning) before anything else; its best parameters are used for the threshold's
+out-of-fold fits and the final fit. Each trial is a child run of the train run in MLflow; the
+study is kept in artifacts/.tuning/ (never published or mirrored) so `--resume` can continue it.
 
 The threshold (`predict.threshold: auto`) comes from the alert budget on out-of-fold scores of
 the training split (netsec_cli.models.threshold); the test split is only ever evaluated.
@@ -17,7 +27,8 @@ If MLflow fails the folder is still published (the new model is usable) and a Se
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import contextlib
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,17 +37,36 @@ from netsec_cli.artifacts import (
     TransformFiles,
     open_stage,
     stage_dir,
+    tuning_storage,
     write_json_atomic,
+    write_text_atomic,
 )
 from netsec_cli.errors import InputError, NetsecError
-from netsec_cli.models import FitResult, ThresholdChoice, binary_metrics, choose_threshold, fit_detector
+from netsec_cli.models import (
+    FitResult,
+    ThresholdChoice,
+    TrialRecord,
+    TuneRequest,
+    TuningSummary,
+    binary_metrics,
+    choose_threshold,
+    fit_detector,
+    tune,
+    tuning_plan,
+)
 from netsec_cli.preprocessing import feature_types, load_preprocessor
+from netsec_cli.report import ReportData, named_importance, write_report
 from netsec_cli.runner import RunOptions, run_stage
 
 if TYPE_CHECKING:
     import numpy as np
 
     from netsec_cli.config import Config
+    from netsec_cli.models.tuning import TuningPlan
+    from netsec_cli.progress import Progress
+    from netsec_cli.tracking import TrainingRun
+
+__all__ = ["TrainResult", "TuneRequest", "run_train"]
 
 
 @dataclass
@@ -53,15 +83,18 @@ class TrainResult:
     validation_rows: int
     test_rows: int
     duration: float
+    tuning: TuningSummary = field(default_factory=TuningSummary)
 
 
-def run_train(config: Config, *, options: RunOptions = RunOptions()) -> TrainResult:
-    """Choose the threshold, fit, evaluate, log the run to MLflow (if enabled) and publish artifacts/train.
+def run_train(config: Config, *, tune: TuneRequest | None = None, options: RunOptions = RunOptions()) -> TrainResult:
+    """Tune (when `tune` or `model.optimization.algorithm` asks), choose the threshold, fit, evaluate,
+    log the run to MLflow (if enabled) and publish artifacts/train.
 
     A tracking failure is raised (exit 4) only after the new model is published."""
     tracked, tracking_error = None, None
-    stage = run_stage(config, "train", options, type=config.model.type, hyperparameters=config.model.hyperparameters)
-    with stage as run, options.progress.task("train", total=3) as bar:
+    plan = tuning_plan(config.model.optimization, tune)
+    stage = run_stage(config, "train", options, type=config.model.type, hyperparameters=config.model.parameters)
+    with stage as run, _tracker(config) as mlflow_run, contextlib.ExitStack() as later:
         transform = open_stage(config.artifacts_dir, "transform", "train")
         x_train, y_train = transform.load_array("X_train"), transform.load_array("y_train")
         x_test, y_test = transform.load_array("X_test"), transform.load_array("y_test")
@@ -71,22 +104,32 @@ def run_train(config: Config, *, options: RunOptions = RunOptions()) -> TrainRes
                 f"{transform.folder} is inconsistent: the preprocessor gives {len(types)} columns, X_train has {x_train.shape[1]}",
                 hint="re-run `netsec transform`",
             )
-        choice = _threshold(config, x_train, y_train, types)
+        tuning = _tune(config, plan, x_train, y_train, types, options.progress, mlflow_run)
+        params = {**config.model.parameters, **tuning.best_params}
+        bar = later.enter_context(options.progress.task("train", total=3))
+        choice = _threshold(config, x_train, y_train, types, params)
         bar.advance()
-        fitted = fit_detector(config.model, x_train, y_train, types)
-        metrics = binary_metrics(y_test, fitted.detector.predict_proba(x_test), choice.threshold)
+        fitted = fit_detector(config.model, x_train, y_train, types, params)
+        probability = fitted.detector.predict_proba(x_test)
+        metrics = binary_metrics(y_test, probability, choice.threshold)
         bar.advance()
         files = TrainFiles(run.folder)
         fitted.detector.save(files.model_path(config.model.type))
-        write_json_atomic(files.model_info, _model_info(config, transform, types, fitted.detector.best_iteration, choice))
+        info = _model_info(config, transform, types, fitted.detector.best_iteration, choice, params, tuning)
+        write_json_atomic(files.model_info, info)
+        if tuning.tuned:
+            write_text_atomic(files.best_params, _yaml(tuning.best_params))
         write_json_atomic(files.metrics, metrics)
-        if config.tracking.enabled:
-            tracked, tracking_error = _track(config, files, transform, metrics, fitted, choice)
+        write_report(files.report, _report(config, transform, y_test, probability, metrics, fitted))
+        if mlflow_run is not None:
+            tracked, tracking_error = _track(config, mlflow_run, files, transform, metrics, fitted, choice, params, tuning)
         write_json_atomic(files.tracking, _tracking_record(config, tracked, tracking_error))
         bar.advance()
         run.summary.update(
             threshold=choice.threshold, accuracy=metrics["accuracy"], f1=metrics["f1"], run_id=tracked.run_id if tracked else None
         )
+        if tuning.tuned:
+            run.summary.update(trials=tuning.trials, **{f"cv_{tuning.metric}": tuning.best_score})
     if tracking_error is not None:
         raise tracking_error
     return TrainResult(
@@ -100,13 +143,63 @@ def run_train(config: Config, *, options: RunOptions = RunOptions()) -> TrainRes
         validation_rows=fitted.validation_rows,
         test_rows=int(len(y_test)),
         duration=run.elapsed(),
+        tuning=tuning,
     )
 
 
-def _threshold(config: Config, x: np.ndarray, y: np.ndarray, types: list[str]) -> ThresholdChoice:
+def _tracker(config: Config) -> contextlib.AbstractContextManager[TrainingRun | None]:
+    """The MLflow run of this train (its tuning trials are children), or None when tracking is off."""
+    if not config.tracking.enabled:
+        return contextlib.nullcontext()
+    from netsec_cli.tracking import training_run
+
+    return training_run(config, tags={"netsec.stage": "train"})
+
+
+def _tune(
+    config: Config,
+    plan: TuningPlan | None,
+    x: np.ndarray,
+    y: np.ndarray,
+    types: list[str],
+    progress: Progress,
+    mlflow_run: TrainingRun | None,
+) -> TuningSummary:
+    """The study's best parameters and scores on the training split, or an untuned summary."""
+    if plan is None:
+        return TuningSummary()
+    storage = tuning_storage(config.artifacts_dir)
+    on_trial = _trial_logger(mlflow_run, plan.metric)
+    return tune(config.model, x, y, types, plan=plan, storage=storage, progress=progress, on_trial=on_trial)
+
+
+def _trial_logger(mlflow_run: TrainingRun | None, metric: str) -> Any:
+    """The per-trial callback: each tuning trial as a child run of the train run."""
+    if mlflow_run is None:
+        return None
+
+    def log_trial(trial: TrialRecord) -> None:
+        params: dict[str, Any] = {f"model.{k}": v for k, v in trial.params.items()}
+        params["best_iterations"] = trial.best_iterations
+        metrics = {f"cv_{metric}": trial.score, "trial_seconds": trial.seconds}
+        metrics.update({f"cv_{metric}_fold{i}": score for i, score in enumerate(trial.fold_scores)})
+        tags = {"netsec.stage": "train-trial", "netsec.trial_state": trial.state}
+        logged = {k: v for k, v in metrics.items() if v is not None}
+        mlflow_run.log_child(f"trial-{trial.number}", params=params, metrics=logged, tags=tags)
+
+    return log_trial
+
+
+def _yaml(data: dict[str, Any]) -> str:
+    import yaml
+
+    return str(yaml.safe_dump(data, sort_keys=True))
+
+
+def _threshold(config: Config, x: np.ndarray, y: np.ndarray, types: list[str], params: dict[str, Any]) -> ThresholdChoice:
     """The operating threshold: predict.threshold as given, or from the alert budget (cross-validated)."""
     return choose_threshold(
-        lambda xs, ys: fit_detector(config.model, xs, ys, types).detector,
+        lambda xs, ys: fit_detector(config.model, xs, ys, types, params).detector,
         x,
         y,
         configured=config.predict.threshold,
@@ -117,7 +210,13 @@ def _threshold(config: Config, x: np.ndarray, y: np.ndarray, types: list[str]) -
 
 
 def _model_info(
-    config: Config, transform: TransformFiles, types: list[str], best: int | None, choice: ThresholdChoice
+    config: Config,
+    transform: TransformFiles,
+    types: list[str],
+    best: int | None,
+    choice: ThresholdChoice,
+    params: dict[str, Any],
+    tuning: TuningSummary,
 ) -> dict[str, Any]:
     """What predict needs besides the model file, and what the model was trained with."""
     return {
@@ -128,8 +227,19 @@ def _model_info(
         "threshold": choice.threshold,
         "threshold_choice": asdict(choice),
         "preprocessor_sha256": transform.preprocessor_sha256(),
-        "hyperparameters": config.model.hyperparameters,
+        "hyperparameters": params,
+        "tuning": asdict(tuning),
     }
+
+
+def _report(
+    config: Config, transform: TransformFiles, y_test: np.ndarray, probability: np.ndarray, metrics: dict[str, Any], fitted: FitResult
+) -> ReportData:
+    """report.html: the test split's evaluation (no attack names here: `netsec evaluate` has them)."""
+    facts = [("data", "the test split of artifacts/etl"), ("model", config.model.type), ("threshold", f"{metrics['threshold']:.4g}")]
+    note = "Detection per attack and per category: run `netsec evaluate FILE --report report.html` on a labelled file."
+    importance = named_importance(transform.feature_names(), fitted.detector.importance())
+    return ReportData("netsec train: test split", facts, y_test, probability, metrics, importance, note=note)
 
 
 def _tracking_record(config: Config, tracked: Any, error: NetsecError | None) -> dict[str, Any]:
@@ -145,18 +255,19 @@ def _tracking_record(config: Config, tracked: Any, error: NetsecError | None) ->
 
 def _track(
     config: Config,
+    mlflow_run: TrainingRun,
     files: TrainFiles,
     transform: TransformFiles,
     metrics: dict[str, Any],
     fitted: FitResult,
     choice: ThresholdChoice,
+    hyperparameters: dict[str, Any],
+    tuning: TuningSummary,
 ) -> tuple[Any, NetsecError | None]:
     """Log the run; a tracking failure is returned (raised after publishing), not raised here."""
-    from netsec_cli.tracking import log_training_run
-
     scalars = {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and v is not None}
     scalars.update({f"oof_{k}": v for k, v in (("recall", choice.oof_recall), ("false_alarm_rate", choice.oof_false_alarm_rate)) if v is not None})
-    params: dict[str, Any] = {f"model.{k}": v for k, v in config.model.hyperparameters.items()}
+    params: dict[str, Any] = {f"model.{k}": v for k, v in hyperparameters.items()}
     params.update(
         {
             "model.type": config.model.type,
@@ -167,16 +278,20 @@ def _track(
             "threshold.source": choice.source,
             "train_rows": fitted.fit_rows,
             **{f"transform.{k}": v for k, v in config.transform.model_dump().items()},
+            "tuning.tuned": tuning.tuned,
         }
     )
+    if tuning.tuned:
+        keys = ("algorithm", "metric", "folds", "trials", "study_trials", "study")
+        params.update({f"tuning.{k}": getattr(tuning, k) for k in keys})
+        scalars.update({f"cv_{tuning.metric}": tuning.best_score, "tuning_seconds": tuning.seconds})
     try:
-        tracked = log_training_run(
-            config,
+        tracked = mlflow_run.finish(
             params=params,
             metrics=scalars,
             model_files=[files.model_path(config.model.type), files.model_info],
-            artifact_files=[files.metrics, transform.preprocessor, transform.schema],
-            tags={"netsec.stage": "train"},
+            artifact_files=[files.metrics, files.report, transform.preprocessor, transform.schema]
+            + ([files.best_params] if tuning.tuned else []),
         )
     except NetsecError as exc:
         return None, exc

@@ -8,7 +8,8 @@ Formats: delimited text (.csv/.tsv/.txt; encoding, delimiter and header sniffed)
   column count, against the given schema or the shipped NSL-KDD one (`layout`);
 - rows streamed in bounded chunks (`Table.blocks`).
 `read_table` (etl) collects the chunks into a typed DataFrame; `open_input` (predict) parses
-each chunk into a `FeatureChunk` of plain arrays. Every problem is an `InputError` naming the file.
+each chunk into a `FeatureChunk` of plain arrays; `open_labelled` (evaluate) adds the target
+column. Every problem is an `InputError` naming the file.
 """
 
 from netsec_cli.sources.tabular.chunks import (
@@ -22,6 +23,13 @@ from netsec_cli.sources.tabular.frame import (
     conform_to_schema,
     normalise_dtypes,
     read_table,
+)
+from netsec_cli.sources.tabular.labelled import (
+    LabelledChunk,
+    LabelledInput,
+    labelled_schema,
+    normal_text,
+    open_labelled,
 )
 from netsec_cli.sources.tabular.layout import (
     LAYOUT_ATTR,
@@ -42,6 +50,8 @@ __all__ = [
     "SUPPORTED_SUFFIXES",
     "Block",
     "FeatureChunk",
+    "LabelledChunk",
+    "LabelledInput",
     "PredictInput",
     "Table",
     "candidate_layouts",
@@ -50,9 +60,12 @@ __all__ = [
     "conform_to_schema",
     "detect_delimiter",
     "drop_columns",
+    "labelled_schema",
+    "normal_text",
     "normalise_dtypes",
     "numeric_features",
     "open_input",
+    "open_labelled",
     "open_table",
     "read_table",
 ]
