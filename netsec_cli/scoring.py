@@ -1,7 +1,8 @@
 """The trained model, loaded and applied to chunks of input rows: the one scoring path.
 
-`load_model` opens artifacts/train and artifacts/transform through `artifacts.open_model` (both
-manifests checked, and that the model was trained with this preprocessor); `features`
+`load_model` opens the model unit, artifacts/train only, through `artifacts.open_model` (its
+manifest checked, the model with the copy of the preprocessor and schema it was trained with, so
+a newer artifacts/transform never changes what is scored); `features`
 preprocesses one `FeatureChunk` (the `FastTransform` array fast path when the preprocessor has
 the known structure, scikit-learn otherwise) and `score` gives its intrusion probabilities.
 `netsec predict` and `netsec evaluate` both score through here, so they agree row for row.
@@ -48,19 +49,18 @@ def load_model(config: Config, threshold: float | None = None, needed_by: str = 
     The threshold is `threshold` when given (`--threshold`), else `predict.threshold` when it is
     a number, else the one train chose (`auto`). `needed_by` names the command in errors."""
     files = open_model(config.artifacts_dir, needed_by)
-    info = files.train.load_info()
-    kind = str(info.get("type", "xgboost"))
-    detector = load_detector(kind, files.train.model_path(kind), list(info.get("feature_types", [])))
-    preprocessor = load_preprocessor(files.transform.preprocessor)
+    info = files.info
+    detector = load_detector(info.kind, files.model, list(info.feature_types))
+    preprocessor = load_preprocessor(files.preprocessor, rerun="train")
     configured = config.predict.threshold
     return Model(
-        schema=files.transform.load_schema(),
+        schema=files.load_schema(),
         preprocessor=preprocessor,
         detector=detector,
-        threshold=threshold if threshold is not None else (configured if configured != "auto" else float(info["threshold"])),
+        threshold=threshold if threshold is not None else (configured if configured != "auto" else info.threshold),
         fast=fast_transform(preprocessor),
-        feature_names=[str(name) for name in info.get("feature_names", [])],
-        kind=kind,
+        feature_names=list(info.feature_names),
+        kind=info.kind,
     )
 
 

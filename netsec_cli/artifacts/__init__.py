@@ -4,6 +4,8 @@
 - `manifest`: the `Manifest` type, the only reader and writer of `manifest.json`.
 - `publish`: staging folders swapped into place whole.
 - `layout`: every stage's folder and file names (`EtlFiles`, `TransformFiles`, …), `open_stage`.
+- `model`: the model unit in artifacts/train, opened as one (`open_model`, `ModelInfo`).
+- `outputs`: the check that a file the user names (`--output`, `--report`) is not an input or an artifact.
 - `lock`: the artifacts lock (`LockBusy`, exit 5).
 """
 
@@ -18,13 +20,11 @@ from netsec_cli.artifacts.files import (
 from netsec_cli.artifacts.layout import (
     STAGES,
     EtlFiles,
-    ModelFiles,
     PredictFiles,
     StageFiles,
     TrainFiles,
     TransformFiles,
     ValidateFiles,
-    open_model,
     open_stage,
     stage_dir,
     stage_files,
@@ -32,7 +32,16 @@ from netsec_cli.artifacts.layout import (
 )
 from netsec_cli.artifacts.lock import pipeline_lock
 from netsec_cli.artifacts.manifest import MANIFEST, Manifest, ManifestEntry
-from netsec_cli.artifacts.publish import new_staging_dir, publish, published_dir, staged_stage, swap_in
+from netsec_cli.artifacts.model import ModelFiles, ModelInfo, open_model
+from netsec_cli.artifacts.outputs import check_output_path
+from netsec_cli.artifacts.publish import (
+    new_staging_dir,
+    publish,
+    published_dir,
+    remove_stale_staging,
+    staged_stage,
+    swap_in,
+)
 
 __all__ = [
     "MANIFEST",
@@ -41,6 +50,7 @@ __all__ = [
     "Manifest",
     "ManifestEntry",
     "ModelFiles",
+    "ModelInfo",
     "PredictFiles",
     "StageFiles",
     "TrainFiles",
@@ -48,6 +58,7 @@ __all__ = [
     "ValidateFiles",
     "atomic_path",
     "atomic_write",
+    "check_output_path",
     "new_staging_dir",
     "open_model",
     "open_stage",
@@ -55,6 +66,7 @@ __all__ = [
     "public_file_mode",
     "publish",
     "published_dir",
+    "remove_stale_staging",
     "sha256_file",
     "stage_dir",
     "stage_files",

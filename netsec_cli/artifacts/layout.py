@@ -10,6 +10,7 @@ artifact file name.
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
@@ -162,7 +163,12 @@ MODEL_FILES = {"xgboost": "model.ubj", "catboost": "model.cbm"}
 
 @dataclass(frozen=True)
 class TrainFiles(StageFiles):
-    """artifacts/train: the model, what it was trained with, its metrics and report, the MLflow run."""
+    """artifacts/train: the model unit (the model, `model_info.json`, and a copy of the preprocessor
+    and schema it was trained with), its metrics and report, the MLflow run.
+
+    Predict, evaluate and serve read only this folder (`artifacts.open_model`), so the model and
+    its preprocessor are published, swapped and read as one; artifacts/transform is train's input.
+    """
 
     def model_path(self, kind: str) -> Path:
         """The model file of a `model.type` (each library's own format)."""
@@ -173,6 +179,27 @@ class TrainFiles(StageFiles):
     @property
     def model_info(self) -> Path:
         return self.folder / "model_info.json"
+
+    @property
+    def preprocessor(self) -> Path:
+        """The copy of the preprocessor the model was trained with."""
+        return self.folder / "preprocessor.skops"
+
+    @property
+    def schema(self) -> Path:
+        """The copy of the schema the model's preprocessor was fitted with."""
+        return self.folder / "schema.yaml"
+
+    def keep_preprocessor(self, transform: TransformFiles) -> None:
+        """Copy the preprocessor and schema of `transform` (verified by `open_stage`) into this
+        (staging) folder, so they are published with the model trained on them."""
+        for source, target in ((transform.preprocessor, self.preprocessor), (transform.schema, self.schema)):
+            shutil.copyfile(source, target)
+
+    def load_schema(self) -> Schema:
+        from netsec_cli.schema import Schema
+
+        return Schema.load(self.schema)
 
     @property
     def metrics(self) -> Path:
@@ -261,7 +288,10 @@ def open_stage(artifacts: Path, stage: str, needed_by: str) -> StageFiles:
     changed files when the folder no longer matches its manifest.
     """
     folder = stage_dir(artifacts, stage)
-    manifest = Manifest.read(folder)
+    try:
+        manifest = Manifest.read(folder)
+    except InputError as exc:  # a corrupt manifest: name the command that rewrites it
+        raise InputError(exc.message, hint=f"run `netsec {stage}` again") from None
     if manifest is None:
         raise InputError(f"no {stage} artifacts in {folder}", hint=f"run `netsec {stage}` before `netsec {needed_by}`")
     changed = manifest.verify(folder)
@@ -271,23 +301,3 @@ def open_stage(artifacts: Path, stage: str, needed_by: str) -> StageFiles:
             hint=f"re-run `netsec {stage}`",
         )
     return stage_files(folder, stage)
-
-
-@dataclass(frozen=True)
-class ModelFiles:
-    """The trained model and the preprocessor it was trained with, checked to belong together."""
-
-    train: TrainFiles
-    transform: TransformFiles
-
-
-def open_model(artifacts: Path, needed_by: str) -> ModelFiles:
-    """artifacts/train and artifacts/transform, verified, and the model's preprocessor digest matched."""
-    train = open_stage(artifacts, "train", needed_by)
-    transform = open_stage(artifacts, "transform", needed_by)
-    if train.load_info().get("preprocessor_sha256") != transform.preprocessor_sha256():
-        raise InputError(
-            f"the model in {train.folder} was trained with a different preprocessor than {transform.folder}",
-            hint="run `netsec train` again",
-        )
-    return ModelFiles(train, transform)

@@ -3,12 +3,18 @@
 A stage fills `<parent>/.staging-<name>-<random>`; `publish` writes its manifest and `swap_in`
 renames it to `<parent>/<name>`. The old folder is parked as `.previous-<name>` for the instant
 of the swap, so a crash between the two renames is recovered by `published_dir`.
+
+A run killed mid-stage (SIGKILL, power loss) leaves its `.staging-<name>-*` folder behind;
+`remove_stale_staging` removes those of one stage, called by the next run of that stage once it
+holds the artifacts lock (every staging folder is created under the lock, so none of them can
+belong to a live netsec process then).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -25,6 +31,22 @@ def published_dir(parent: Path, name: str) -> Path:
     if not final.exists() and previous.exists():
         os.replace(previous, final)
     return final
+
+
+def remove_stale_staging(parent: Path, name: str) -> list[Path]:
+    """Remove the `.staging-<name>-*` folders, and `.previous-<name>` when `<name>` exists, that
+    killed runs of stage `name` left in `parent`; other stages' folders are untouched.
+
+    Call it only with the artifacts lock held: every staging folder is created under the lock, so
+    any left then is stale. Returns the removed folders."""
+    staging = re.compile(rf"\.staging-{re.escape(name)}-[a-z0-9_]+")  # mkdtemp's suffix alphabet
+    stale = [p for p in parent.glob(f".staging-{name}-*") if staging.fullmatch(p.name) and p.is_dir() and not p.is_symlink()]
+    previous = parent / f".previous-{name}"
+    if (parent / name).is_dir() and previous.is_dir() and not previous.is_symlink():
+        stale.append(previous)
+    for folder in stale:
+        shutil.rmtree(folder, ignore_errors=True)
+    return stale
 
 
 def new_staging_dir(parent: Path, name: str) -> Path:

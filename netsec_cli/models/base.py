@@ -38,8 +38,10 @@ class Detector(Protocol):
 
 @dataclass
 class FitResult:
-    """A fitted detector and how many rows it was fitted and early-stopped on."""
+    """A fitted detector, how many rows it was fitted and early-stopped on, and its ROC-AUC on that
+    early-stopping (validation) slice (None when the slice holds one class only)."""
 
     detector: Detector
     fit_rows: int
     validation_rows: int
+    validation_roc_auc: float | None = None

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from netsec_cli.errors import ConfigError, InputError
 from netsec_cli.models.base import FitResult
+from netsec_cli.models.metrics import roc_auc
 from netsec_cli.models.split import early_stopping_split
 
 if TYPE_CHECKING:
@@ -95,7 +96,8 @@ def fit_catboost(
     except (CatBoostError, TypeError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ConfigError(f"CatBoost rejected model.catboost: {first}", hint="fix model.catboost in config.yaml") from None
-    return FitResult(CatBoostDetector(model, model.get_best_iteration()), len(y_fit), len(y_val))
+    detector = CatBoostDetector(model, model.get_best_iteration())
+    return FitResult(detector, len(y_fit), len(y_val), roc_auc(y_val, detector.predict_proba(x_val)))
 
 
 def load_catboost(path: Path) -> CatBoostDetector:

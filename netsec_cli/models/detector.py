@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from netsec_cli.errors import ConfigError
+from netsec_cli.errors import ConfigError, InputError
 from netsec_cli.models.base import Detector, FitResult
 
 if TYPE_CHECKING:
@@ -40,14 +40,19 @@ def fit_detector(
 
 
 def load_detector(kind: str, path: Path, feature_types: list[str]) -> Detector:
-    """Load a saved detector of `kind` from `path` (InputError when it is corrupt)."""
-    if kind == "xgboost":
-        from netsec_cli.models.xgboost_detector import load_xgboost
+    """Load a saved detector of `kind` from `path` (InputError naming it when it is corrupt)."""
+    try:
+        if kind == "xgboost":
+            from netsec_cli.models.xgboost_detector import load_xgboost
 
-        return load_xgboost(path, feature_types)
-    if kind == "catboost":
-        from netsec_cli.models.catboost_detector import load_catboost
+            return load_xgboost(path, feature_types)
+        if kind == "catboost":
+            from netsec_cli.models.catboost_detector import load_catboost
 
-        return load_catboost(path)
+            return load_catboost(path)
+    except (InputError, ImportError):
+        raise
+    except Exception:  # noqa: BLE001  (a damaged file makes the native loaders raise unrelated types, e.g. UnicodeDecodeError)
+        raise InputError(f"model {path} is corrupt", hint="run `netsec train` again") from None
     raise ConfigError(f"unknown model type {kind!r} in the trained model", hint="run `netsec train` again")
 

@@ -32,5 +32,12 @@ def binary_metrics(y_true: np.ndarray, probability: np.ndarray, threshold: float
     }
 
 
+def roc_auc(y_true: np.ndarray, probability: np.ndarray) -> float | None:
+    """ROC-AUC of `probability` against `y_true`, or None when only one class is present."""
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(y_true, probability)) if len(set(y_true.tolist())) == 2 else None
+
+
 def _ratio(part: int, whole: int) -> float:
     return round(part / whole, 6) if whole else 0.0

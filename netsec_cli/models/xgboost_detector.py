@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from netsec_cli.errors import ConfigError, InputError
 from netsec_cli.models.base import FitResult
+from netsec_cli.models.metrics import roc_auc
 from netsec_cli.models.split import early_stopping_split
 
 if TYPE_CHECKING:
@@ -74,7 +75,8 @@ def fit_xgboost(
     best = getattr(model, "best_iteration", None)
     booster = model.get_booster()
     booster = booster[: best + 1] if best is not None else booster
-    return FitResult(XGBoostDetector(booster, types, best), len(y_fit), len(y_val))
+    detector = XGBoostDetector(booster, types, best)
+    return FitResult(detector, len(y_fit), len(y_val), roc_auc(y_val, detector.predict_proba(x_val)))
 
 
 def load_xgboost(path: Path, feature_types: list[str]) -> XGBoostDetector:

@@ -13,7 +13,10 @@ A run that writes nothing under artifacts/ (`predict --output elsewhere`, `sync-
 takes no lock: published folders are swapped in whole, so reading them is always safe. Another
 run holding the lock is `LockBusy` (exit 5) after `options.lock_wait` seconds.
 
-On an exception the staging folder is removed and the previous published folder stays.
+On an exception the staging folder is removed and the previous published folder stays. After a
+successful publish (still under the lock), the `.staging-<name>-*` and `.previous-<name>` folders
+that killed runs of this stage left behind are removed (`artifacts.remove_stale_staging`): with
+the lock held no other netsec process can be publishing, so any such folder is stale.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from netsec_cli.artifacts import new_staging_dir, pipeline_lock, publish
+from netsec_cli.artifacts import new_staging_dir, pipeline_lock, publish, remove_stale_staging
 from netsec_cli.logging_setup import stage_log
 from netsec_cli.progress import NO_PROGRESS, Progress
 
@@ -89,6 +92,8 @@ def run_stage(
                 yield run
                 if run.staging is not None:
                     run.published = publish(run.staging, artifacts, name)
+                    if locked:
+                        remove_stale_staging(artifacts, name)
             finally:
                 if run.staging is not None:
                     shutil.rmtree(run.staging, ignore_errors=True)

@@ -11,7 +11,8 @@ the detection rate per label and per NSL-KDD category (`report.breakdown`).
 A file with no normal or no intrusion rows is refused (InputError, exit 2): half of the metrics
 (false-alarm or detection rate, ROC-AUC, PR-AUC) would be undefined, and the usual cause is a
 wrong `--normal-value`. `report` writes the HTML report (`netsec_cli.report`) atomically; nothing
-is written under artifacts/, so the stage takes no lock.
+is written under artifacts/, so the stage takes no lock. A `report` that resolves to the input
+file or into the artifacts folder is refused up front (`artifacts.check_output_path`, exit 2).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from netsec_cli.artifacts import check_output_path
 from netsec_cli.errors import InputError
 from netsec_cli.models import binary_metrics
 from netsec_cli.progress import Progress
@@ -88,6 +90,7 @@ def run_evaluate(
     `threshold` overrides the model's operating threshold for this run."""
     if report is not None:
         check_report_path(Path(report))
+        check_output_path(Path(report), option="--report", input_file=input_path, artifacts=config.artifacts_dir, hint="write elsewhere")
     with run_stage(config, "evaluate", options, publishes=False, input=input_path) as run:
         model = load_model(config, threshold, needed_by="evaluate")
         schema = labelled_schema(model.schema, target or model.schema.target)

@@ -1,8 +1,9 @@
 """`netsec predict FILE`: score flows with the trained model, streaming in bounded chunks.
 
-Loads artifacts/transform (schema + preprocessor) and artifacts/train (model) through
-`artifacts.open_model`, which checks both manifests and that the model was trained with this
-preprocessor. Reads the input chunk by chunk (netsec_cli.sources.tabular, the reader etl uses
+Loads the model unit - artifacts/train only: the model with the copy of the schema and
+preprocessor it was trained with - through `artifacts.open_model`, which checks its manifest, so
+a newer artifacts/transform (a `netsec run` still training, or whose train failed) changes
+nothing here. Reads the input chunk by chunk (netsec_cli.sources.tabular, the reader etl uses
 too), preprocesses each chunk with the array fast path of netsec_cli.preprocessing.FastTransform
 (equal to the scikit-learn transform; scikit-learn itself when the preprocessor has another
 structure), scores it with the trained detector (XGBoost's inplace_predict on a float32 matrix,
@@ -24,7 +25,9 @@ The output format follows the suffix of `output` (.csv, .json - an array of reco
 .parquet) and is written to a temporary file renamed into place at the end, so a failure leaves
 nothing behind. Without `output` it is artifacts/predict/predictions.csv, published as a stage
 (with manifest) under the artifacts lock and mirrored with `--sync`; an explicit `--output`
-publishes nothing, so it takes no lock and refuses `--sync`.
+publishes nothing, so it takes no lock and refuses `--sync`. An `--output` that resolves to the
+input file, or to anywhere inside the artifacts folder, is refused up front (exit 2,
+`artifacts.check_output_path`): only the stage's own publish writes under artifacts/.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 from netsec_cli.artifacts import (
     PredictFiles,
     atomic_path,
+    check_output_path,
     stage_dir,
     write_json_atomic,
 )
@@ -232,6 +236,9 @@ def run_predict(
     """
     import numpy as np
 
+    if output is not None:
+        hint = "write elsewhere, or omit --output to publish artifacts/predict"
+        check_output_path(output, option="--output", input_file=input_path, artifacts=config.artifacts_dir, hint=hint)
     if output is not None and options.sync:
         raise InputError(
             f"--sync mirrors artifacts/predict, but --output writes the predictions to {output}",

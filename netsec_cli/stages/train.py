@@ -5,7 +5,10 @@ Reads artifacts/transform; writes artifacts/train/:
                    CatBoost; never pickle)
   model_info.json  model type, feature names and types, best iteration, the operating threshold
                    and how it was chosen, and the sha256 of the preprocessor it was trained with
-                   (predict refuses a model/preprocessor mismatch)
+  preprocessor.skops, schema.yaml
+                   copies of artifacts/transform's, the ones this model was trained with: the
+                   model unit predict, evaluate and serve read (artifacts/train only), so a newer
+                   transform never changes what the published model scores
   metrics.json     accuracy, precision, recall, F1, false-alarm rate, ROC-AUC, PR-AUC and the
                    confusion matrix on the test split, at the operating threshold
   report.html      the evaluation report of the test split (netsec_cli.report): curves, confusion
@@ -23,6 +26,9 @@ The threshold (`predict.threshold: auto`) comes from the alert budget on out-of-
 the training split (netsec_cli.models.threshold); the test split is only ever evaluated.
 If MLflow fails the folder is still published (the new model is usable) and a ServiceError
 (exit 4) is raised afterwards. A failure before publishing leaves the previous model in place.
+A model no better than chance on its early-stopping (validation) slice - ROC-AUC at most
+`CHANCE_ROC_AUC` (0.55), e.g. from `n_estimators: 0` or hyperparameters that allow no split - is
+refused (InputError, exit 2) before anything is published or logged to MLflow.
 """
 
 from __future__ import annotations
@@ -66,7 +72,9 @@ if TYPE_CHECKING:
     from netsec_cli.progress import Progress
     from netsec_cli.tracking import TrainingRun
 
-__all__ = ["TrainResult", "TuneRequest", "run_train"]
+__all__ = ["CHANCE_ROC_AUC", "TrainResult", "TuneRequest", "run_train"]
+
+CHANCE_ROC_AUC = 0.55  # a validation ROC-AUC at or below this is no better than chance (0.5) plus a margin
 
 
 @dataclass
@@ -110,10 +118,12 @@ def run_train(config: Config, *, tune: TuneRequest | None = None, options: RunOp
         choice = _threshold(config, x_train, y_train, types, params)
         bar.advance()
         fitted = fit_detector(config.model, x_train, y_train, types, params)
+        _refuse_chance(config, fitted)
         probability = fitted.detector.predict_proba(x_test)
         metrics = binary_metrics(y_test, probability, choice.threshold)
         bar.advance()
         files = TrainFiles(run.folder)
+        files.keep_preprocessor(transform)
         fitted.detector.save(files.model_path(config.model.type))
         info = _model_info(config, transform, types, fitted.detector.best_iteration, choice, params, tuning)
         write_json_atomic(files.model_info, info)
@@ -122,7 +132,7 @@ def run_train(config: Config, *, tune: TuneRequest | None = None, options: RunOp
         write_json_atomic(files.metrics, metrics)
         write_report(files.report, _report(config, transform, y_test, probability, metrics, fitted))
         if mlflow_run is not None:
-            tracked, tracking_error = _track(config, mlflow_run, files, transform, metrics, fitted, choice, params, tuning)
+            tracked, tracking_error = _track(config, mlflow_run, files, metrics, fitted, choice, params, tuning)
         write_json_atomic(files.tracking, _tracking_record(config, tracked, tracking_error))
         bar.advance()
         run.summary.update(
@@ -145,6 +155,17 @@ def run_train(config: Config, *, tune: TuneRequest | None = None, options: RunOp
         duration=run.elapsed(),
         tuning=tuning,
     )
+
+
+def _refuse_chance(config: Config, fitted: FitResult) -> None:
+    """InputError (exit 2) when the model is no better than chance on its validation slice."""
+    auc = fitted.validation_roc_auc
+    if auc is not None and auc <= CHANCE_ROC_AUC:
+        where = "model.catboost" if config.model.type == "catboost" else "model.hyperparameters"
+        raise InputError(
+            f"the trained model is no better than chance on its validation slice (ROC-AUC {auc:.2f}); the previous model is kept",
+            hint=f"check {where}",
+        )
 
 
 def _tracker(config: Config) -> contextlib.AbstractContextManager[TrainingRun | None]:
@@ -257,7 +278,6 @@ def _track(
     config: Config,
     mlflow_run: TrainingRun,
     files: TrainFiles,
-    transform: TransformFiles,
     metrics: dict[str, Any],
     fitted: FitResult,
     choice: ThresholdChoice,
@@ -290,7 +310,7 @@ def _track(
             params=params,
             metrics=scalars,
             model_files=[files.model_path(config.model.type), files.model_info],
-            artifact_files=[files.metrics, files.report, transform.preprocessor, transform.schema]
+            artifact_files=[files.metrics, files.report, files.preprocessor, files.schema]
             + ([files.best_params] if tuning.tuned else []),
         )
     except NetsecError as exc:
