@@ -11,9 +11,13 @@ from typing import Any
 
 import pytest
 
-from netsec_cli.secrets import age, sopsfile
+from netsec_cli.errors import NetsecError, SecretsError, ServiceError
+from netsec_cli.secrets import age, backends, sopsfile
+from netsec_cli.secrets.age import Identities
+from netsec_cli.secrets.backends import INTEGRITY_HINT, SOPS_HINT, SopsBackend
 from tests.fixtures.age import FakeAws
 from tests.fixtures.project import Project
+from tests.helpers import assert_error
 
 NODE_CACHE = Path(os.environ.get("NETSEC_NODE_CACHE", Path.home() / ".cache" / "netsec-tests" / "node"))
 NODE_SCRIPT = """
@@ -140,7 +144,8 @@ def test_auto_backend_follows_path(secrets_project: Project, fake_aws: FakeAws, 
     shim.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     result = secrets_project.invoke("secrets", "show")
-    assert result.exit_code == 2 and "sops could not decrypt" in result.stderr and "sops shim: no" in result.stderr
+    path = secrets_project.root / "config" / "aws_credentials.yaml"
+    assert_error(result, 4, f"Error: sops exited with code 99 while decrypting {path}: sops shim: no ({SOPS_HINT})")
 
 
 @pytest.mark.skipif(shutil.which("sops") is not None, reason="a real sops binary is installed")
@@ -149,3 +154,144 @@ def test_sops_backend_without_binary(secrets_project: Project, fake_aws: FakeAws
     result = secrets_project.invoke("secrets", "init", "--from-env", env=fake_aws.env())
     assert result.exit_code == 2 and "sops binary is not on PATH" in result.stderr
     assert not (secrets_project.root / "config" / "aws_credentials.yaml").exists()
+
+
+# ---------------------------------------------------------------- how a failing sops is classified
+
+# A stand-in `sops` per failure: (shell body, exit code netsec must give, Error line after "Error: ",
+# with {path} for the credentials file). Recognised = sops' exit code AND its words for a bad file
+# or key (backends._KNOWN_FAILURES) -> 2; anything else, a signal or a timeout -> 4.
+MAC_LINE = "MAC mismatch. File has " + "A" * 128 + ", computed " + "B" * 128
+FAILING_SOPS: dict[str, tuple[str, int, str]] = {
+    "mac-mismatch": (
+        f"echo '{MAC_LINE}' >&2; exit 51",
+        2,
+        f"integrity check failed for {{path}}: {sopsfile.MAC_MISMATCH} ({INTEGRITY_HINT})",
+    ),
+    "no-mac": (
+        f"echo 'MAC mismatch. File has no MAC, computed {'B' * 128}' >&2; exit 51",
+        2,
+        f"integrity check failed for {{path}}: {sopsfile.NO_MAC} ({INTEGRITY_HINT})",
+    ),
+    "cannot-decrypt-mac": (
+        "echo 'Cannot decrypt MAC: cipher: message authentication failed' >&2; exit 51",
+        2,
+        f"integrity check failed for {{path}}: {sopsfile.MAC_NOT_AUTHENTIC} ({INTEGRITY_HINT})",
+    ),
+    "value-tag": (
+        (
+            "echo '[AGE]\tINFO[0000] Decryption succeeded' >&2; echo 'Error decrypting tree: Error walking tree:"
+            " Could not decrypt value: cipher: message authentication failed' >&2; exit 25"
+        ),
+        2,
+        (
+            "integrity check failed for {path}: Error decrypting tree: Error walking tree: Could not decrypt value:"
+            f" cipher: message authentication failed ({INTEGRITY_HINT})"
+        ),
+    ),
+    "no-key": (
+        "printf 'Failed to get the data key required to decrypt the SOPS file.\\n\\nGroup 0: FAILED\\n' >&2; exit 128",
+        2,
+        (
+            "cannot decrypt {path}: the age key in {key} is not one of its recipients"
+            " (point SOPS_AGE_KEY_FILE at the key the file was encrypted for)"
+        ),
+    ),
+    "not-sops": (
+        "echo 'sops metadata not found' >&2; exit 1",
+        2,
+        "{path} is not a readable sops file: sops metadata not found",
+    ),
+    "crash-signal": (
+        "ulimit -c 0; kill -SEGV $$",  # no core file
+        4,
+        f"sops was killed by signal SIGSEGV while decrypting {{path}} ({SOPS_HINT})",
+    ),
+    "go-panic": (  # Go exits 2 on a panic: the code alone would look like "could not read input"
+        "echo 'panic: runtime error: invalid memory address or nil pointer dereference' >&2; exit 2",
+        4,
+        (
+            "sops exited with code 2 while decrypting {path}: panic: runtime error: invalid memory address"
+            f" or nil pointer dereference ({SOPS_HINT})"
+        ),
+    ),
+    "mac-words-wrong-code": (
+        f"echo '{MAC_LINE}' >&2; exit 1",
+        4,
+        f"sops exited with code 1 while decrypting {{path}}: {MAC_LINE} ({SOPS_HINT})",
+    ),
+    "silent-exit": (
+        "exit 3",
+        4,
+        f"sops exited with code 3 while decrypting {{path}} without a message ({SOPS_HINT})",
+    ),
+    "timeout": (
+        "exec sleep 30",
+        4,
+        f"sops did not finish within 0.5s while decrypting {{path}} ({SOPS_HINT})",
+    ),
+}
+SHORT_TIMEOUT = 0.5
+
+
+def failing_sops(folder: Path, body: str) -> Path:
+    folder.mkdir(exist_ok=True)
+    shim = folder / "sops"
+    shim.write_text(f"#!/bin/sh\ncat > /dev/null\n{body}\n")
+    shim.chmod(0o755)
+    return shim
+
+
+@pytest.mark.parametrize(("body", "code", "line"), FAILING_SOPS.values(), ids=FAILING_SOPS.keys())
+def test_sops_failure_classified_by_backend(tmp_path: Path, body: str, code: int, line: str) -> None:
+    key = tmp_path / "keys.txt"
+    key.write_text("# a key file that exists\n")
+    source = tmp_path / "aws_credentials.yaml"
+    backend = SopsBackend(str(failing_sops(tmp_path / "bin", body)), timeout=SHORT_TIMEOUT)
+    with pytest.raises(NetsecError) as err:
+        backend.decrypt(b"a: 1\n", "yaml", Identities(files=(key,)), source)
+    assert type(err.value) is (SecretsError if code == 2 else ServiceError)
+    assert err.value.exit_code == code
+    assert str(err.value) == line.format(path=source, key=key)
+
+
+@pytest.mark.parametrize(("body", "code", "line"), FAILING_SOPS.values(), ids=FAILING_SOPS.keys())
+def test_sops_failure_classified_by_cli(
+    secrets_project: Project,
+    fake_aws: FakeAws,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    body: str,
+    code: int,
+    line: str,
+) -> None:
+    assert secrets_project.invoke("secrets", "init", "--from-env", env=fake_aws.env()).exit_code == 0
+    shim = failing_sops(tmp_path / "failing-bin", body)
+    monkeypatch.setenv("PATH", f"{shim.parent}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setattr(backends, "SOPS_TIMEOUT", SHORT_TIMEOUT)
+    secrets_project.update_config(**{"secrets.backend": "sops"})
+    root = secrets_project.root
+    key = root / "config" / "sops" / "age" / "keys.txt"
+    expected = "Error: " + line.format(path=root / "config" / "aws_credentials.yaml", key=key)
+    assert_error(secrets_project.invoke("secrets", "show", "--json"), code, expected)
+    # `secrets check` reports the same line; it exits 2 whenever it cannot decrypt.
+    assert_error(secrets_project.invoke("secrets", "check"), 2, expected)
+
+
+def test_sops_that_cannot_be_run(tmp_path: Path) -> None:
+    source = tmp_path / "aws_credentials.yaml"
+    missing = tmp_path / "no-such-sops"
+    with pytest.raises(ServiceError) as err:
+        SopsBackend(str(missing)).decrypt(b"a: 1\n", "yaml", Identities(), source)
+    assert str(err.value) == (
+        f"cannot run sops ({missing}) while decrypting {source}: No such file or directory"
+        " (install sops, or set secrets.backend: builtin)"
+    )
+    assert err.value.exit_code == 4
+
+
+def test_sops_encrypt_failure_is_a_service_error(tmp_path: Path) -> None:
+    backend = SopsBackend(str(failing_sops(tmp_path / "bin", "kill -KILL $$")))
+    with pytest.raises(ServiceError, match=r"^sops was killed by signal SIGKILL while encrypting \(") as err:
+        backend.encrypt({"a": "b"}, ["age1x"], "yaml")
+    assert err.value.exit_code == 4

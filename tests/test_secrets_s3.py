@@ -15,7 +15,7 @@ import re
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -307,18 +307,40 @@ def test_debug_sync_never_shows_key_secret_or_token(project_s3: Project, s3: S3,
 # ---- credentials that cannot be decrypted stop the sync before any request -------------------
 
 
-@pytest.mark.parametrize("anchor", ["secret_access_key:", "mac:"])
-def test_tampered_credentials_stop_sync_with_integrity_error(project_s3: Project, s3: S3, iam: Iam, anchor: str) -> None:
+def _reorder_keys(text: str) -> str:
+    """Swap the access_key_id and secret_access_key lines: every value still decrypts, only the MAC fails."""
+    changed, count = re.subn(r"^( +access_key_id: .*\n)( +secret_access_key: .*\n)", r"\2\1", text, flags=re.MULTILINE)
+    assert count == 1
+    return changed
+
+
+@pytest.mark.parametrize(
+    ("tamper", "detail"),
+    [
+        pytest.param(
+            lambda text: flip(text, "secret_access_key:"), "value at 'aws:secret_access_key:' failed authentication", id="value"
+        ),
+        pytest.param(
+            lambda text: flip(text, "mac:"), "the MAC does not authenticate (MAC or lastmodified modified)", id="mac"
+        ),
+        pytest.param(
+            _reorder_keys, "MAC mismatch: values were modified, reordered, added or removed", id="reordered-mac-only"
+        ),
+    ],
+)
+def test_tampered_credentials_stop_sync_with_integrity_error(
+    project_s3: Project, s3: S3, iam: Iam, tamper: Callable[[str], str], detail: str
+) -> None:
     init(project_s3, iam.user)
     path = project_s3.root / CREDENTIALS
-    path.write_text(flip(path.read_text(), anchor))
+    path.write_text(tamper(path.read_text()))
     s3.server.clear_log()
     result = netsec(project_s3, "-v", "sync-s3", "--json")
     integrity = (
-        rf"Error: integrity check failed for {re.escape(str(path))}: .+ \(the file was modified or corrupted:"
-        r" restore it from a backup or re-run `netsec secrets init --force`\)"
+        f"Error: integrity check failed for {path}: {detail} (the file was modified or corrupted:"
+        " restore it from a backup or re-run `netsec secrets init --force`)"
     )
-    assert_error(result, 2, re.compile(integrity))
+    assert_error(result, 2, integrity)
     assert result.stdout == "" and s3.server.requests == []
     assert_never_shown(iam.user, project_s3, result.stdout, result.stderr)
 

@@ -10,20 +10,23 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 from netsec_cli.config import Config
-from netsec_cli.errors import SecretsError, ServiceError
+from netsec_cli.errors import NetsecError, SecretsError, ServiceError
 from netsec_cli.redaction import register_secret
 from netsec_cli.secrets import age, sopsfile, tree
 from netsec_cli.secrets.age import Identities
 from netsec_cli.secrets.tree import Format
 
 INTEGRITY_HINT = "the file was modified or corrupted: restore it from a backup or re-run `netsec secrets init --force`"
-SOPS_TIMEOUT = 120
+SOPS_HINT = "sops itself failed, not the credentials file: check `sops --version`, or set secrets.backend: builtin"
+SOPS_TIMEOUT = 120.0
+"""Seconds one sops run may take, unless SopsBackend(timeout=...) says otherwise."""
 
 
 class Backend(Protocol):
@@ -97,34 +100,43 @@ class BuiltinBackend:
 
 
 class SopsBackend:
-    """The real sops binary, fed through stdin/stdout (`sops --decrypt --output-type json`)."""
+    """The real sops binary, fed through stdin/stdout (`sops --decrypt --output-type json`).
+
+    A failed decrypt is the file's or the key's fault (SecretsError, exit 2) only when sops says
+    so in words it is known to use (`_KNOWN_FAILURES`); any other failure is sops itself failing
+    (ServiceError, exit 4). `timeout` (seconds) defaults to SOPS_TIMEOUT.
+    """
 
     name = "sops"
 
-    def __init__(self, executable: str) -> None:
+    def __init__(self, executable: str, *, timeout: float | None = None) -> None:
         self.executable = executable
+        self.timeout = timeout
 
-    def _run(self, args: list[str], stdin: bytes, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
+    def _run(
+        self, args: list[str], stdin: bytes, action: str, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[bytes]:
+        timeout = SOPS_TIMEOUT if self.timeout is None else self.timeout
         try:
             return subprocess.run(
-                [self.executable, *args], input=stdin, capture_output=True, timeout=SOPS_TIMEOUT, env=env
+                [self.executable, *args], input=stdin, capture_output=True, timeout=timeout, env=env, check=False
             )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise ServiceError(f"cannot run sops ({self.executable}): {type(exc).__name__}") from None
-
-    @staticmethod
-    def _reason(result: subprocess.CompletedProcess[bytes]) -> str:
-        lines = [ln.strip() for ln in result.stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
-        return lines[0] if lines else f"exit code {result.returncode}"
+        except subprocess.TimeoutExpired:
+            raise ServiceError(f"sops did not finish within {timeout:g}s while {action}", hint=SOPS_HINT) from None
+        except OSError as exc:
+            raise ServiceError(
+                f"cannot run sops ({self.executable}) while {action}: {exc.strerror or type(exc).__name__}",
+                hint="install sops, or set secrets.backend: builtin",
+            ) from None
 
     def encrypt(self, plain: dict[str, Any], recipients: Sequence[str], fmt: Format) -> bytes:
         # Recipients are explicit, so an empty --config keeps a .sops.yaml found above the working
         # directory from failing with "no matching creation rules" for the /dev/stdin file name.
         args = ["--encrypt", "--config", "/dev/null", "--input-type", "json", "--output-type", fmt]
         args += ["--age", ",".join(recipients), "/dev/stdin"]
-        result = self._run(args, json.dumps(plain).encode("utf-8"))
+        result = self._run(args, json.dumps(plain).encode("utf-8"), "encrypting")
         if result.returncode != 0:
-            raise ServiceError(f"sops --encrypt failed: {self._reason(result)}")
+            raise sops_failed(result, "encrypting")
         return result.stdout
 
     def decrypt(self, data: bytes, fmt: Format, identities: Identities, source: Path) -> dict[str, Any]:
@@ -136,21 +148,93 @@ class SopsBackend:
         if identities.inline:
             env["SOPS_AGE_KEY"] = "".join(identities.inline)
         args = ["--decrypt", "--input-type", fmt, "--output-type", "json", "/dev/stdin"]
-        result = self._run(args, data, env)
-        if result.returncode in (24, 25, 51, 52):
-            raise integrity_error(source, self._reason(result))
-        if result.returncode == 128:
-            raise key_error(source, identities)
+        result = self._run(args, data, f"decrypting {source}", env)
         if result.returncode != 0:
-            raise SecretsError(f"sops could not decrypt {source}: {self._reason(result)}")
+            raise decrypt_failure(result, source, identities)
         try:
             values = json.loads(result.stdout)
         except ValueError:
-            raise ServiceError(f"sops returned output that is not JSON while decrypting {source}") from None
+            raise ServiceError(f"sops returned output that is not JSON while decrypting {source}", hint=SOPS_HINT) from None
         _register_all(values)
         if not isinstance(values, dict):
             raise SecretsError(f"{source} does not hold a mapping")
         return values
+
+
+# ---------------------------------------------------------------- classifying sops failures
+
+# What `sops --decrypt` prints when the FILE or the KEY is at fault: its exit code AND the start
+# of one stderr line must both match (sops-format.md section 14; sops cmd/sops/common DecryptTree
+# and the YAML/JSON stores). Exit codes alone are not enough: a Go panic also exits 2, and 1 is
+# sops' catch-all. Anything else -- another code or message, a signal, a timeout -- is sops failing.
+_TAMPERED, _NO_KEY, _UNREADABLE = "tampered", "no key", "unreadable"
+_KNOWN_FAILURES: tuple[tuple[int, tuple[str, ...], str], ...] = (
+    (51, ("MAC mismatch.", "Cannot decrypt MAC:"), _TAMPERED),
+    (25, ("Error decrypting tree:",), _TAMPERED),
+    (128, ("Failed to get the data key",), _NO_KEY),
+    (
+        1,
+        (
+            "sops metadata not found",
+            "Error unmarshaling input",
+            "Cannot use more than one of",
+            "YAML documents that are",
+            "SOPS only supports JSON",
+            "invalid character",
+            "unexpected end of JSON input",
+        ),
+        _UNREADABLE,
+    ),
+)
+
+
+def _stderr_lines(result: subprocess.CompletedProcess[bytes]) -> list[str]:
+    return [ln.strip() for ln in result.stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
+
+
+def recognise(result: subprocess.CompletedProcess[bytes]) -> tuple[str, str] | None:
+    """(kind, stderr line) when sops reported a known file or key problem, else None."""
+    for code, prefixes, kind in _KNOWN_FAILURES:
+        if result.returncode == code:
+            for line in _stderr_lines(result):
+                if line.startswith(prefixes):
+                    return kind, line
+    return None
+
+
+def _integrity_detail(line: str) -> str:
+    """sops' words for a tampered file, as the built-in backend says them (no MAC values repeated)."""
+    if line.startswith("MAC mismatch."):
+        return sopsfile.NO_MAC if "File has no MAC" in line else sopsfile.MAC_MISMATCH
+    if line.startswith("Cannot decrypt MAC:"):
+        return sopsfile.MAC_NOT_AUTHENTIC
+    return line
+
+
+def decrypt_failure(result: subprocess.CompletedProcess[bytes], source: Path, identities: Identities) -> NetsecError:
+    """SecretsError (exit 2) for a recognised file/key problem, else ServiceError (exit 4)."""
+    known = recognise(result)
+    if known is None:
+        return sops_failed(result, f"decrypting {source}")
+    kind, line = known
+    if kind == _TAMPERED:
+        return integrity_error(source, _integrity_detail(line))
+    if kind == _NO_KEY:
+        return key_error(source, identities)
+    return SecretsError(f"{source} is not a readable sops file: {line}")
+
+
+def sops_failed(result: subprocess.CompletedProcess[bytes], action: str) -> ServiceError:
+    """sops itself failed: killed by a signal, or an exit code/message not known to mean a bad file."""
+    if result.returncode < 0:
+        try:
+            name = signal.Signals(-result.returncode).name
+        except ValueError:
+            name = str(-result.returncode)
+        return ServiceError(f"sops was killed by signal {name} while {action}", hint=SOPS_HINT)
+    lines = _stderr_lines(result)
+    said = f": {lines[0]}" if lines else " without a message"
+    return ServiceError(f"sops exited with code {result.returncode} while {action}{said}", hint=SOPS_HINT)
 
 
 def select_backend(config: Config) -> Backend:

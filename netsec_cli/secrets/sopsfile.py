@@ -40,8 +40,19 @@ _BOOL_TEXT = {
 }
 
 
+# The integrity details of the final MAC check (shared with the sops backend's wording).
+NO_MAC = "the file has no MAC"
+MAC_NOT_AUTHENTIC = "the MAC does not authenticate (MAC or lastmodified modified)"
+MAC_MISMATCH = "MAC mismatch: values were modified, reordered, added or removed"
+
+
 class IntegrityError(ValueError):
     """A value, the MAC or lastmodified does not authenticate (message names the path, never a value)."""
+
+
+class Comment(str):
+    """A decrypted `type:comment` value. sops keeps comments out of the MAC by their type, so a
+    value relabelled `type:str` -> `type:comment` drops out of the MAC and fails it (section 6.1)."""
 
 
 @dataclass(frozen=True)
@@ -112,7 +123,7 @@ def _parse_typed(plain: bytes, kind: str, where: str) -> Any:
         if kind in ("str", "comment"):
             text = plain.decode("utf-8")
             register_secret(text)
-            return text
+            return Comment(text) if kind == "comment" else text
         if kind == "bytes":
             return plain
         text = plain.decode("ascii")
@@ -285,7 +296,7 @@ def decrypt_documents(documents: Sequence[Pairs], metadata: Metadata, data_key: 
                 raise IntegrityError(f"value at '{aad_of(path)}' should be encrypted but is not")
             if value != "":
                 value = decrypt_value(data_key, value, aad_of(path), aad_of(path))
-        if encrypted or not rules.mac_only_encrypted:
+        if (encrypted or not rules.mac_only_encrypted) and not isinstance(value, Comment):
             hasher.update(tree.to_bytes(value))
         return value
 
@@ -296,7 +307,7 @@ def decrypt_documents(documents: Sequence[Pairs], metadata: Metadata, data_key: 
 
 def _verify_mac(metadata: Metadata, data_key: bytes, computed: str) -> None:
     if not metadata.mac:
-        raise IntegrityError("the file has no MAC")
+        raise IntegrityError(NO_MAC)
     try:
         aad = tree.rfc3339_seconds(metadata.lastmodified)
     except FormatError:
@@ -304,9 +315,9 @@ def _verify_mac(metadata: Metadata, data_key: bytes, computed: str) -> None:
     try:
         stored = decrypt_value(data_key, metadata.mac, aad, "sops:mac")
     except IntegrityError:
-        raise IntegrityError("the MAC does not authenticate (MAC or lastmodified modified)") from None
+        raise IntegrityError(MAC_NOT_AUTHENTIC) from None
     if stored != computed:
-        raise IntegrityError("MAC mismatch: the values were modified")
+        raise IntegrityError(MAC_MISMATCH)
 
 
 def decrypt(data: bytes, fmt: Format, unwrap: Unwrap) -> tuple[list[Pairs], Metadata]:
