@@ -19,8 +19,10 @@ from pydantic import (
     Field,
     PrivateAttr,
     ValidationError,
+    field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from netsec_cli.errors import ConfigError
 
@@ -94,6 +96,11 @@ class OptimizationConfig(Section):
     metric: Literal["average_precision", "roc_auc", "f1", "log_loss"] = "average_precision"
 
 
+def _shown(value: Any, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 class ModelConfig(Section):
     type: Literal["xgboost", "catboost"] = "xgboost"
     hyperparameters: dict[str, Any] = Field(
@@ -115,6 +122,23 @@ class ModelConfig(Section):
     alert_budget: float = Field(default=0.02, gt=0.0, lt=0.5)
     cv_folds: int = Field(default=5, ge=2, le=20)
     optimization: OptimizationConfig = Field(default_factory=OptimizationConfig)
+
+    _threads: int | None = PrivateAttr(default=None)  # compute.threads, set by Config
+
+    @field_validator("hyperparameters", "catboost")
+    @classmethod
+    def _known_keys_in_domain(cls, value: dict[str, Any], info: Any) -> dict[str, Any]:
+        from netsec_cli.hyperparameters import check_domains
+
+        checked, problems = check_domains(info.field_name, value)
+        if problems:
+            raise PydanticCustomError("domain", "; ".join(problems), {"problems": problems})
+        return checked
+
+    @property
+    def threads(self) -> int:
+        """Threads the model library may use: `compute.threads` of the Config this belongs to."""
+        return self._threads or available_cpus()
 
     @property
     def parameters(self) -> dict[str, Any]:
@@ -140,6 +164,13 @@ class AgentsConfig(Section):
     data_ingestion_agent: IngestionAgentConfig = Field(default_factory=IngestionAgentConfig)
     drift_detection_agent: DriftAgentConfig = Field(default_factory=DriftAgentConfig)
     retraining_agent: RetrainingAgentConfig = Field(default_factory=RetrainingAgentConfig)
+
+
+class InputConfig(Section):
+    """`input`: limits every input file read by etl, predict and evaluate must keep."""
+
+    # one cell of a text, Parquet or .npy input may hold at most this many bytes (UTF-8)
+    max_field_bytes: int = Field(default=65536, ge=1, le=2**30)
 
 
 class PredictConfig(Section):
@@ -169,6 +200,31 @@ class MongoConfig(Section):
     uri_env: str = "MONGODB_URI"
 
 
+def available_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask: taskset, cgroup cpusets), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # no sched_getaffinity (macOS)
+        return max(1, os.cpu_count() or 1)
+
+
+class ComputeConfig(Section):
+    """`compute.threads`: threads XGBoost/CatBoost use to fit and score (auto: the available CPUs)."""
+
+    threads: Literal["auto"] | int = "auto"
+
+    @field_validator("threads", mode="before")
+    @classmethod
+    def _auto_or_at_least_one(cls, value: Any) -> Any:
+        if value == "auto" or (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+            return value
+        raise PydanticCustomError("threads", "must be auto or an integer ≥ 1, got {got}", {"got": _shown(value)})
+
+    @property
+    def thread_count(self) -> int:
+        return available_cpus() if self.threads == "auto" else int(self.threads)
+
+
 class AwsConfig(Section):
     bucket_name: str | None = None
     prefix: str = "netsec"
@@ -179,6 +235,25 @@ class AwsConfig(Section):
     max_concurrency: int = Field(default=8, ge=1)
     multipart_threshold_mb: int = Field(default=8, ge=5)
     retries: int = Field(default=3, ge=0)
+
+    @field_validator("endpoint_url")
+    @classmethod
+    def _http_url_with_host(cls, value: str | None) -> str | None:
+        from urllib.parse import urlsplit
+
+        if value is None:
+            return value
+        try:
+            parts = urlsplit(value)
+            _ = parts.port  # a port that is not a number in 0-65535 raises ValueError
+            usable = parts.scheme in ("http", "https") and bool(parts.hostname) and not any(c.isspace() for c in value)
+        except ValueError:
+            usable = False
+        if not usable:
+            raise PydanticCustomError(
+                "url", "must be an http:// or https:// URL with a host, e.g. http://localhost:9000, got {got}", {"got": _shown(value)}
+            )
+        return value
 
 
 class SecretsConfig(Section):
@@ -198,14 +273,21 @@ class Config(Section):
     transform: TransformConfig = Field(default_factory=TransformConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     agents: AgentsConfig = Field(default_factory=AgentsConfig)
+    input: InputConfig = Field(default_factory=InputConfig)
     predict: PredictConfig = Field(default_factory=PredictConfig)
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     mongo: MongoConfig = Field(default_factory=MongoConfig)
     aws: AwsConfig = Field(default_factory=AwsConfig)
     secrets: SecretsConfig = Field(default_factory=SecretsConfig)
+    compute: ComputeConfig = Field(default_factory=ComputeConfig)
 
     _source: Path | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _model_threads(self) -> Config:
+        self.model._threads = self.compute.thread_count
+        return self
 
     @property
     def source(self) -> Path | None:
@@ -256,8 +338,10 @@ def _format_errors(error: ValidationError, path: Path | None) -> str:
         key = ".".join(str(p) for p in item["loc"]) or "(top level)"
         if item["type"] == "extra_forbidden":
             parts.append(f"{key}: unknown key")
+        elif item["type"] == "domain":
+            parts.extend(f"{key}.{problem}" for problem in item["ctx"]["problems"])
         else:
-            parts.append(f"{key}: {item['msg'].lower()}")
+            parts.append(f"{key}: {item['msg'][:1].lower()}{item['msg'][1:]}")
     return f"invalid config {where}: " + "; ".join(parts)
 
 
@@ -272,22 +356,13 @@ def parse_config(raw: dict[str, Any], source: Path | None = None) -> Config:
 
 
 def load_config(explicit: str | Path | None = None, *, load_env: bool = True) -> Config:
-    """Find, read and validate config.yaml; read `.env` from the project folder too."""
-    import yaml
+    """Find, read and validate config.yaml; read `.env` from the project folder too.
+
+    The file is read by `yamlfile.read_yaml_mapping`: at most 1 MB, no YAML anchors or aliases."""
+    from netsec_cli.yamlfile import read_yaml_mapping
 
     path = find_config_file(explicit)
-    raw: Any = {}
-    if path is not None:
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = f" at line {mark.line + 1}" if mark else ""
-            raise ConfigError(f"config file {path} is not valid YAML{line}") from None
-        except OSError as exc:
-            raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
-        if not isinstance(raw, dict):
-            raise ConfigError(f"config file {path} must be a mapping of sections, not {type(raw).__name__}")
+    raw = read_yaml_mapping(path, "config file") if path is not None else {}
     config = parse_config(raw, path)
     if load_env:
         _load_dotenv(config.root / ".env")

@@ -47,23 +47,21 @@ def default_logging_dict() -> dict[str, Any]:
 
 def configure_logging(config_file: Path | None, logs_dir: Path, console_level: str) -> None:
     """Apply logging.yaml with `{logs}` filled in and the console set to `console_level`."""
-    import yaml
     from rich.console import Console
 
     from netsec_cli.errors import ConfigError
+    from netsec_cli.yamlfile import read_yaml_mapping
 
     if config_file is not None and config_file.is_file():
-        try:
-            spec = yaml.safe_load(config_file.read_text(encoding="utf-8"))
-        except yaml.YAMLError:
-            raise ConfigError(f"logging config {config_file} is not valid YAML") from None
-        spec = _fill_placeholders(spec, logs_dir)
+        spec = _fill_placeholders(read_yaml_mapping(config_file, "logging config"), logs_dir)
     else:
         spec = default_logging_dict()
     handlers = spec.get("handlers", {})
+    if not isinstance(handlers, dict) or not all(isinstance(h, dict) for h in handlers.values()):
+        raise ConfigError(f"logging config {config_file} is invalid: handlers must be a mapping of handler mappings")
     for name, handler in handlers.items():
         if "filename" in handler:
-            folder = Path(handler["filename"]).parent
+            folder = Path(str(handler["filename"])).parent
             try:
                 folder.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
@@ -72,6 +70,7 @@ def configure_logging(config_file: Path | None, logs_dir: Path, console_level: s
                 ) from None
         if handler.get("class") == "rich.logging.RichHandler":
             handler["level"] = console_level
+            handler["markup"] = False  # log messages carry file names and values: never Rich markup
             handler.setdefault("console", Console(stderr=True))
             handlers[name] = handler
     try:

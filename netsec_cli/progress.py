@@ -81,7 +81,7 @@ class RichProgress:
 
         counts = (DownloadColumn(), TransferSpeedColumn()) if unit == "bytes" else (MofNCompleteColumn(),)
         bar = RichBar(
-            TextColumn("{task.description}"),
+            TextColumn("{task.description}", markup=False),  # descriptions may hold file names
             BarColumn(),
             *counts,
             TimeElapsedColumn(),

@@ -50,7 +50,7 @@ def load_model(config: Config, threshold: float | None = None, needed_by: str = 
     a number, else the one train chose (`auto`). `needed_by` names the command in errors."""
     files = open_model(config.artifacts_dir, needed_by)
     info = files.info
-    detector = load_detector(info.kind, files.model, list(info.feature_types))
+    detector = load_detector(info.kind, files.model, list(info.feature_types), threads=config.compute.thread_count)
     preprocessor = load_preprocessor(files.preprocessor, rerun="train")
     configured = config.predict.threshold
     return Model(

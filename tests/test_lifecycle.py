@@ -121,7 +121,7 @@ def test_predictions_and_artifacts_follow_the_umask(ready: Project, flows_csv: P
 
 def test_a_failed_stage_keeps_the_published_folder_and_leaves_no_staging(ready: Project) -> None:
     before = (ready.artifacts / "train" / "manifest.json").read_bytes()
-    ready.update_config(**{"model.hyperparameters": {"max_depth": "deep"}})
+    ready.update_config(**{"model.hyperparameters": {"tree_method": "deep"}})  # fails inside the stage
     result = ready.invoke("train")
     assert result.exit_code == 2
     assert (ready.artifacts / "train" / "manifest.json").read_bytes() == before

@@ -71,7 +71,7 @@ def test_failed_train_keeps_previous_model_usable(project: Project) -> None:
     _prepare(project)
     assert project.invoke("train").exit_code == 0
     before = (project.artifacts / "train" / "model.ubj").read_bytes()
-    project.update_config(**{"model.hyperparameters.max_depth": "deep"})
+    project.update_config(**{"model.hyperparameters.tree_method": "deep"})  # a key netsec does not check
     result = project.invoke("train")
     assert result.exit_code == 2
     assert "XGBoost rejected model.hyperparameters" in result.stderr

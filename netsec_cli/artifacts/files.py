@@ -9,6 +9,7 @@ reports, artifacts) get the mode the umask gives, like any file the user creates
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -16,6 +17,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from netsec_cli.errors import InputError
 
 PRIVATE_FILE_MODE = 0o600
 
@@ -47,8 +50,15 @@ def public_dir_mode() -> int:
 
 
 def _temporary_beside(path: Path, suffix: str, private: bool) -> tuple[int, Path]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    """A new temporary file in `path`'s folder (made if needed); InputError naming `path` when
+    that folder cannot be made or written (read-only, not a folder, no permission)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    except FileExistsError:  # the parent exists but is not a folder
+        raise InputError(f"cannot write {path}: {os.strerror(errno.ENOTDIR)}") from None
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
     os.fchmod(fd, PRIVATE_FILE_MODE if private else public_file_mode())
     return fd, Path(name)
 

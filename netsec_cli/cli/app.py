@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import traceback
 from pathlib import Path
 from typing import Annotated, Any
@@ -47,6 +49,14 @@ class NetsecGroup(TyperGroup):
             raise typer.Exit(exc.exit_code) from None
         except (typer.Exit, typer.Abort):
             raise
+        except BrokenPipeError as exc:
+            if not _stdout_closed():
+                self._report(ctx, exc, f"internal error: {type(exc).__name__}: {exc} (re-run with --debug for details)")
+                raise typer.Exit(EXIT_INTERNAL) from None
+            # The reader of stdout went away (`netsec … --json | head`): stop quietly, as other
+            # CLIs do; what is left in Python's buffer goes to /dev/null, not to a broken pipe.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(0) from None
         except Exception as exc:
             if type(exc).__module__.startswith(("click", "typer")):
                 raise
@@ -62,6 +72,18 @@ class NetsecGroup(TyperGroup):
 
             err_console.print(redact("".join(traceback.format_exception(exc))), markup=False, highlight=False)
         error_line(message)
+
+
+def _stdout_closed() -> bool:
+    """True when stdout is a pipe or socket whose reading end is closed (poll reports an error)."""
+    import select
+
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # no poll (Windows), or stdout is no file
+        return False
 
 
 app = typer.Typer(

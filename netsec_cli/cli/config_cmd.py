@@ -22,7 +22,7 @@ def show(ctx: typer.Context, json_output: JsonOption = False) -> None:
         return
     import yaml
 
-    console.print(yaml.safe_dump(data, sort_keys=False), markup=False, highlight=False)
+    console.print(yaml.safe_dump(data, sort_keys=False), markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command("validate")
@@ -33,4 +33,4 @@ def validate(ctx: typer.Context, json_output: JsonOption = False) -> None:
     if json_output:
         print_json({"valid": True, "source": source})
     else:
-        console.print(f"config OK: {source}", markup=False, highlight=False)
+        console.print(f"config OK: {source}", markup=False, highlight=False, soft_wrap=True)

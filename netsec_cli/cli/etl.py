@@ -17,7 +17,7 @@ from netsec_cli.cli.options import (
     TargetOption,
     WaitOption,
 )
-from netsec_cli.cli.output import console, emit, err_console, key_value_table
+from netsec_cli.cli.output import console, emit, key_value_table, warning_line
 from netsec_cli.cli.state import get_state
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ def _render(result: EtlResult) -> None:
     ]
     console.print(key_value_table("etl", rows))
     for warning in result.warnings:
-        err_console.print(f"[yellow]Warning:[/yellow] {warning}", highlight=False)
+        warning_line(warning)
 
 
 app.command("load")(etl_load.load)

@@ -10,11 +10,11 @@ from netsec_cli.cli.options import JsonOption
 from netsec_cli.cli.output import (
     console,
     emit,
-    err_console,
     error_line,
     key_value_table,
     print_json,
     rows_table,
+    warning_line,
 )
 from netsec_cli.cli.state import get_state
 
@@ -67,7 +67,7 @@ def _render_init(result: Any) -> None:
     if result.backup:
         rows.append(("backup", result.backup))
     console.print(key_value_table("secrets init: encrypted and verified", rows))
-    console.print(f"public recipient: {result.recipient}", markup=False, highlight=False)
+    console.print(f"public recipient: {result.recipient}", markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command("show")
@@ -112,8 +112,6 @@ def check(ctx: typer.Context, json_output: JsonOption = False) -> None:
 
 
 def _render_check(result: Any) -> None:
-    from rich.markup import escape
-
     console.print(
         key_value_table(
             "secrets check",
@@ -128,7 +126,7 @@ def _render_check(result: Any) -> None:
         )
     )
     for warning in result.warnings:
-        err_console.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False, soft_wrap=True)
+        warning_line(warning, "warning:")
 
 
 @app.command("rotate")

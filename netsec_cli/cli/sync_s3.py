@@ -65,14 +65,12 @@ def _render(result: SyncResult) -> None:
         rows.insert(-2, ("skipped (symlinks)", result.skipped))
     console.print(key_value_table("sync-s3", rows))
     if result.dry_run and result.actions:
-        from rich.markup import escape
-
         from netsec_cli.cloud.paths import printable
 
-        shown = [(a.action, escape(printable(a.key)), escape(printable(a.path)), a.size) for a in result.actions[:MAX_ROWS]]
+        shown = [(a.action, printable(a.key), printable(a.path), a.size) for a in result.actions[:MAX_ROWS]]
         table = rows_table("planned actions", ["action", "key", "local path", "bytes"], shown)
         console.print(table)
         if len(result.actions) > MAX_ROWS:
-            console.print(f"... and {len(result.actions) - MAX_ROWS} more (use --json for the full list)")
+            console.print(f"... and {len(result.actions) - MAX_ROWS} more (use --json for the full list)", markup=False)
     elif result.dry_run:
-        console.print("nothing to do: the remote copy is up to date")
+        console.print("nothing to do: the remote copy is up to date", markup=False)

@@ -4,6 +4,7 @@ Columns the preprocessor encoded as native category codes (`feature_types` "c") 
 `cat_features`: CatBoost wants integers or strings there, so each code column goes in as int64
 (a missing code, which the preprocessor never produces, as -1: the unknown-category code). The
 categorical columns are recorded inside the saved model, so loading needs nothing else.
+Fitting and scoring use `compute.threads` threads (`thread_count`).
 """
 
 from __future__ import annotations
@@ -29,10 +30,11 @@ class CatBoostDetector:
 
     kind = "catboost"
 
-    def __init__(self, model: Any, best_iteration: int | None = None) -> None:
+    def __init__(self, model: Any, best_iteration: int | None = None, threads: int | None = None) -> None:
         self.model = model
         self.categorical = [int(i) for i in model.get_cat_feature_indices()]
         self.best_iteration = best_iteration
+        self.threads = threads  # None: CatBoost's default (all cores)
 
     def pool(self, x: np.ndarray, y: np.ndarray | None = None) -> Any:
         """A CatBoost Pool of `x` with the categorical columns as integer codes."""
@@ -43,13 +45,15 @@ class CatBoostDetector:
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         import numpy as np
 
-        return np.asarray(self.model.predict_proba(self.pool(x))[:, 1], dtype=np.float64)
+        return np.asarray(self.model.predict_proba(self.pool(x), thread_count=self.threads or -1)[:, 1], dtype=np.float64)
 
     def contributions(self, x: np.ndarray, *, approximate: bool = False) -> np.ndarray:
         import numpy as np
 
         kind = "Approximate" if approximate else "Regular"
-        shap = self.model.get_feature_importance(data=self.pool(x), type="ShapValues", shap_calc_type=kind, verbose=False)
+        shap = self.model.get_feature_importance(
+            data=self.pool(x), type="ShapValues", shap_calc_type=kind, thread_count=self.threads or -1, verbose=False
+        )
         return np.asarray(shap, dtype=np.float64)
 
     def importance(self) -> np.ndarray:
@@ -86,6 +90,7 @@ def fit_catboost(
     categorical = [j for j, kind in enumerate(types) if kind == "c"]
     settings = {"random_seed": options.seed, **(options.catboost if params is None else params)}
     settings.update(allow_writing_files=False, verbose=False)
+    settings.setdefault("thread_count", options.threads)
     try:
         model = CatBoostClassifier(early_stopping_rounds=options.early_stopping_rounds, **settings)
         model.fit(
@@ -96,12 +101,13 @@ def fit_catboost(
     except (CatBoostError, TypeError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ConfigError(f"CatBoost rejected model.catboost: {first}", hint="fix model.catboost in config.yaml") from None
-    detector = CatBoostDetector(model, model.get_best_iteration())
+    detector = CatBoostDetector(model, model.get_best_iteration(), settings["thread_count"])
     return FitResult(detector, len(y_fit), len(y_val), roc_auc(y_val, detector.predict_proba(x_val)))
 
 
-def load_catboost(path: Path) -> CatBoostDetector:
-    """A saved model (.cbm); InputError when the file is not a valid CatBoost model."""
+def load_catboost(path: Path, threads: int | None = None) -> CatBoostDetector:
+    """A saved model (.cbm) scoring with `threads` threads (None: all cores); InputError when the
+    file is not a valid CatBoost model."""
     from catboost import CatBoostClassifier, CatBoostError
 
     model = CatBoostClassifier()
@@ -109,4 +115,4 @@ def load_catboost(path: Path) -> CatBoostDetector:
         model.load_model(str(path), format="cbm")
     except CatBoostError:
         raise InputError(f"model {path} is corrupt", hint="run `netsec train` again") from None
-    return CatBoostDetector(model, model.get_best_iteration())
+    return CatBoostDetector(model, model.get_best_iteration(), threads)

@@ -39,17 +39,18 @@ def fit_detector(
     raise ConfigError(f"unknown model.type {options.type!r}", hint=f"use one of {', '.join(MODEL_TYPES)}")
 
 
-def load_detector(kind: str, path: Path, feature_types: list[str]) -> Detector:
-    """Load a saved detector of `kind` from `path` (InputError naming it when it is corrupt)."""
+def load_detector(kind: str, path: Path, feature_types: list[str], *, threads: int | None = None) -> Detector:
+    """Load a saved detector of `kind` from `path` (InputError naming it when it is corrupt),
+    scoring with `threads` threads (`compute.threads`; None: the library's default, all cores)."""
     try:
         if kind == "xgboost":
             from netsec_cli.models.xgboost_detector import load_xgboost
 
-            return load_xgboost(path, feature_types)
+            return load_xgboost(path, feature_types, threads)
         if kind == "catboost":
             from netsec_cli.models.catboost_detector import load_catboost
 
-            return load_catboost(path)
+            return load_catboost(path, threads)
     except (InputError, ImportError):
         raise
     except Exception:  # noqa: BLE001  (a damaged file makes the native loaders raise unrelated types, e.g. UnicodeDecodeError)

@@ -2,6 +2,7 @@
 
 Columns the preprocessor encoded as native category codes are declared categorical
 (`feature_types` "c", saved inside the model), so a split can group categories.
+Fitting and scoring use `compute.threads` threads (`n_jobs`; `nthread` on a loaded booster).
 """
 
 from __future__ import annotations
@@ -21,14 +22,19 @@ if TYPE_CHECKING:
 
 
 class XGBoostDetector:
-    """A trained booster (trimmed to its best iteration) and its feature types."""
+    """A trained booster (trimmed to its best iteration), its feature types and thread count."""
 
     kind = "xgboost"
 
-    def __init__(self, booster: Any, feature_types: list[str], best_iteration: int | None = None) -> None:
+    def __init__(
+        self, booster: Any, feature_types: list[str], best_iteration: int | None = None, threads: int | None = None
+    ) -> None:
         self.booster = booster
         self.feature_types = feature_types
         self.best_iteration = best_iteration
+        self.threads = threads
+        if threads is not None:
+            booster.set_param({"nthread": threads})  # inplace_predict and predict use it
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         import numpy as np
@@ -40,7 +46,9 @@ class XGBoostDetector:
         from xgboost import DMatrix
 
         categorical = "c" in self.feature_types
-        matrix = DMatrix(x, feature_types=self.feature_types if categorical else None, enable_categorical=categorical)
+        matrix = DMatrix(
+            x, feature_types=self.feature_types if categorical else None, enable_categorical=categorical, nthread=self.threads
+        )
         contributions = self.booster.predict(matrix, pred_contribs=True, approx_contribs=approximate)
         return np.asarray(contributions, dtype=np.float64)
 
@@ -64,6 +72,8 @@ def fit_xgboost(
 
     x_fit, x_val, y_fit, y_val = early_stopping_split(x, y, options.validation_fraction, options.seed)
     settings = {"random_state": options.seed, "eval_metric": "logloss", **(options.hyperparameters if params is None else params)}
+    if "nthread" not in settings:
+        settings.setdefault("n_jobs", options.threads)
     if "c" in types:
         settings.update(feature_types=types, enable_categorical=True)
     try:
@@ -75,12 +85,13 @@ def fit_xgboost(
     best = getattr(model, "best_iteration", None)
     booster = model.get_booster()
     booster = booster[: best + 1] if best is not None else booster
-    detector = XGBoostDetector(booster, types, best)
+    detector = XGBoostDetector(booster, types, best, settings.get("n_jobs", settings.get("nthread")))
     return FitResult(detector, len(y_fit), len(y_val), roc_auc(y_val, detector.predict_proba(x_val)))
 
 
-def load_xgboost(path: Path, feature_types: list[str]) -> XGBoostDetector:
-    """A saved booster (UBJSON); InputError when the file is not a valid model."""
+def load_xgboost(path: Path, feature_types: list[str], threads: int | None = None) -> XGBoostDetector:
+    """A saved booster (UBJSON) scoring with `threads` threads (None: all cores); InputError when
+    the file is not a valid model."""
     from xgboost import Booster
     from xgboost.core import XGBoostError
 
@@ -89,4 +100,4 @@ def load_xgboost(path: Path, feature_types: list[str]) -> XGBoostDetector:
         booster.load_model(str(path))
     except XGBoostError:
         raise InputError(f"model {path} is corrupt", hint="run `netsec train` again") from None
-    return XGBoostDetector(booster, feature_types)
+    return XGBoostDetector(booster, feature_types, threads=threads)

@@ -31,6 +31,8 @@ class FastTransform:
     encoding are looked up from the fitted `statistics_` and `categories_` with a sorted search,
     unknown categories giving all zeros as `handle_unknown="ignore"` does; with the native
     encoding (OrdinalEncoder) the same search gives the code, unknown categories `unknown_value`.
+    A coded text column (`codes` into distinct `uniques`, see `CodedText`) is looked up once per
+    distinct value and taken by code, so no fixed-width unicode is ever built from it.
     """
 
     def __init__(self, preprocessor: ColumnTransformer) -> None:
@@ -41,6 +43,7 @@ class FastTransform:
         self.categorical_columns: list[str] = []
         self._numeric: tuple[slice, Any, list[Any]] | None = None
         self._categorical: list[tuple[int, str, np.ndarray, np.ndarray]] = []
+        self._category_index: list[dict[str, int]] = []  # per categorical column: category -> its position
         self._unknown_code: float | None = None  # set for the native (ordinal) encoding
         for name, part, columns in preprocessor.transformers_:
             if part == "drop" or not len(columns):
@@ -51,13 +54,17 @@ class FastTransform:
                 self.numeric_columns = list(columns)
             elif name == "cat" and not self._categorical:
                 self._categorical, self._unknown_code = _categorical_plan(part, out, list(columns))
+                self._category_index = [
+                    {str(category): int(position) for category, position in zip(ordered, positions, strict=True)}
+                    for _, _, ordered, positions in self._categorical
+                ]
                 self.categorical_columns = list(columns)
             else:
                 raise ValueError(f"no fast path for transformer {name!r}")
 
-    def transform(self, numeric: np.ndarray, categorical: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    def transform(self, numeric: np.ndarray, categorical: list[tuple[Any, np.ndarray]]) -> np.ndarray:
         """Dense float32 features from numeric (rows x numeric_columns, float64, NaN missing) and,
-        per categorical column, (unicode values, missing mask)."""
+        per categorical column, (values, missing mask): values unicode, or `CodedText`."""
         import numpy as np
 
         rows = numeric.shape[0] if self.numeric_columns else len(categorical[0][0])
@@ -65,7 +72,19 @@ class FastTransform:
         if self._numeric is not None:
             where, imputer, steps = self._numeric
             out[:, where] = _numeric_part(numeric, imputer, steps, self.numeric_columns, self._imputed)
-        for (offset, fill, ordered, positions), (values, missing) in zip(self._categorical, categorical, strict=True):
+        for plan, index, (values, missing) in zip(self._categorical, self._category_index, categorical, strict=True):
+            offset, fill, ordered, positions = plan
+            if hasattr(values, "codes"):  # CodedText: one lookup per distinct value, then by code
+                found = np.array([index.get(value, -1) for value in values.uniques.tolist()], dtype=np.intp)
+                position = found[values.codes]
+                if missing.any():
+                    position = np.where(missing, index.get(fill, -1), position)
+                known = position >= 0
+                if self._unknown_code is None:
+                    out[np.flatnonzero(known), offset + position[known]] = 1.0
+                else:
+                    out[:, offset] = np.where(known, position, self._unknown_code)
+                continue
             filled = np.where(missing, fill, values) if missing.any() else values
             slot = np.searchsorted(ordered, filled)
             slot[slot == len(ordered)] = 0
@@ -162,14 +181,26 @@ def _categorical_plan(
     return plan, unknown_code
 
 
+class CodedText(Protocol):
+    """A text column as `codes` (one per row) into `uniques` (distinct values, object array of
+    str): netsec_cli.sources.tabular.TextColumn. Indexed like the text array it stands for."""
+
+    codes: np.ndarray
+    uniques: np.ndarray
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, index: Any) -> Any: ...
+
+
 class ChunkArrays(Protocol):
     """A chunk of input rows as plain arrays (netsec_cli.sources.tabular.FeatureChunk): float64
-    numerics (rows x numeric_columns, NaN missing), per categorical column (unicode values,
-    missing mask), and the same rows as the DataFrame scikit-learn takes."""
+    numerics (rows x numeric_columns, NaN missing), per categorical column (values, missing
+    mask) with values unicode or `CodedText`, and the same rows as the DataFrame scikit-learn takes."""
 
     numeric_columns: list[str]
     numeric: np.ndarray
-    categorical: dict[str, tuple[np.ndarray, np.ndarray]]
+    categorical: dict[str, tuple[Any, np.ndarray]]
 
     def frame(self) -> pd.DataFrame: ...
 

@@ -47,6 +47,7 @@ ORDER_INDEX = "netsec_row"
 ORDER_KEYS = [(ORDINAL, 1), ("_id", 1)]
 _SCHEMES = ("mongodb://", "mongodb+srv://")
 _TLS_OPTION = re.compile(r"[?&](tls|ssl)=true(&|$)", re.IGNORECASE)
+_TLS_FILES = {"tlscafile", "tlscertificatekeyfile", "tlscrlfile"}
 _AUTH_CODES = {13, 18}  # Unauthorized, AuthenticationFailed
 DUPLICATE_KEY = 11000
 
@@ -88,6 +89,19 @@ def mongo_uri(config: Config) -> MongoUri:
     return parse_uri(uri, variable)
 
 
+def check_tls_files(target: MongoUri, variable: str = "MONGODB_URI") -> None:
+    """InputError naming the file when a TLS file option of the URI (tlsCAFile,
+    tlsCertificateKeyFile, tlsCRLFile) is not a readable file (pymongo's own error names none)."""
+    from urllib.parse import parse_qsl
+
+    for key, value in parse_qsl(target.uri.partition("?")[2], keep_blank_values=True):
+        if key.lower() in _TLS_FILES:
+            path = Path(value).expanduser()
+            problem = "does not exist" if not path.exists() else "is not a readable file"
+            if not (path.is_file() and os.access(path, os.R_OK)):
+                raise InputError(f"{variable} names {key} {path}, which {problem}", hint=f"check {variable}")
+
+
 def client_options(target: MongoUri, config: Config) -> dict[str, Any]:
     """Keyword arguments for MongoClient: bounded server selection, certifi CA bundle for TLS."""
     options: dict[str, Any] = {
@@ -118,9 +132,10 @@ def open_collection(config: Config) -> Iterator[Connection]:
 
     target = mongo_uri(config)
     variable = config.mongo.uri_env
+    check_tls_files(target, variable)
     try:
         client: Any = MongoClient(target.uri, **client_options(target, config))
-    except (InvalidURI, ConfigurationError, ValueError, TypeError) as exc:
+    except (InvalidURI, ConfigurationError, ValueError, TypeError, OSError) as exc:
         raise InputError(f"{variable} for {target.host} is not usable: {_reason(exc)}", hint=f"check {variable}") from None
     namespace = f"{config.mongo.database}.{config.mongo.collection}"
     try:

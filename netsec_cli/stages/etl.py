@@ -129,7 +129,7 @@ def _load(config: Config, source: str, explicit: Schema | None, *, from_config: 
         shipped = Schema.load(shipped_schema(NSL_KDD))
         return _Loaded(frame, explicit or shipped, "explicit" if explicit else NSL_KDD, "synthetic")
     path = config.resolve(source) if from_config else Path(source).expanduser().resolve()
-    frame = read_table(path, explicit)
+    frame = read_table(path, explicit, max_field_bytes=config.input.max_field_bytes)
     if explicit is not None:
         return _Loaded(frame, explicit, "explicit", str(path))
     if frame.attrs.get(LAYOUT_ATTR) == NSL_KDD:

@@ -63,7 +63,7 @@ def load_file(config: Config, path: Path, *, options: RunOptions = RunOptions())
     namespace = f"{config.mongo.database}.{config.mongo.collection}"
     with run_stage(config, "etl_load", options, publishes=False, file=path, collection=namespace) as run:
         with open_collection(config) as conn:
-            frame = read_table(path, _configured_schema(config))
+            frame = read_table(path, _configured_schema(config), max_field_bytes=config.input.max_field_bytes)
             counts = _insert_all(config, conn, frame, path.name, options.progress)
             # Built after the inserts: maintaining it during them is slower, and a no-op if it exists.
             with_retries(config, conn.host, f"indexing {conn.namespace}", partial(ensure_order_index, conn.collection))

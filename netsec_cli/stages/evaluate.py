@@ -95,7 +95,7 @@ def run_evaluate(
         model = load_model(config, threshold, needed_by="evaluate")
         schema = labelled_schema(model.schema, target or model.schema.target)
         normal = normal_text(normal_value if normal_value is not None else model.schema.normal_value)
-        source = open_labelled(Path(input_path), schema, config.predict.chunk_size)
+        source = open_labelled(Path(input_path), schema, config.predict.chunk_size, max_field_bytes=config.input.max_field_bytes)
         scored = _score(model, source, normal, options.progress)
         _check_classes(source, scored, normal)
         metrics = binary_metrics(scored.y_true, scored.probability, model.threshold)

@@ -248,7 +248,7 @@ def run_predict(
     final = output if output is not None else PredictFiles(stage_dir(config.artifacts_dir, "predict")).predictions
     with run_stage(config, "predict", options, publishes=output is None, input=input_path, output=final) as run:
         model = load_model(config, threshold)
-        source: PredictInput = open_input(Path(input_path), model.schema, config.predict.chunk_size)
+        source: PredictInput = open_input(Path(input_path), model.schema, config.predict.chunk_size, max_field_bytes=config.input.max_field_bytes)
         rows = intrusions = 0
         heap: list[_Entry] = []
         explainer = FeatureExplainer(model.preprocessor) if explain or config.predict.top else None

@@ -6,7 +6,11 @@ Formats: delimited text (.csv/.tsv/.txt; encoding, delimiter and header sniffed)
 - one set of missing-value tokens, `MISSING_TOKENS` (`chunks`);
 - one column-matching rule: by name when the table has names, else by position from the
   column count, against the given schema or the shipped NSL-KDD one (`layout`);
-- rows streamed in bounded chunks (`Table.blocks`).
+- rows streamed in bounded chunks (`Table.blocks`);
+- one set of limits (`limits`): a cell longer than `max_field_bytes` (config
+  `input.max_field_bytes`) is refused before it is converted, text is never made fixed-width
+  numpy unicode of unbounded width (Arrow text becomes a `TextColumn`: codes into distinct values),
+  and numerical columns must hold finite numbers.
 `read_table` (etl) collects the chunks into a typed DataFrame; `open_input` (predict) parses
 each chunk into a `FeatureChunk` of plain arrays; `open_labelled` (evaluate) adds the target
 column. Every problem is an `InputError` naming the file.
@@ -18,6 +22,7 @@ from netsec_cli.sources.tabular.chunks import (
     conform,
     numeric_features,
 )
+from netsec_cli.sources.tabular.coded import TextColumn
 from netsec_cli.sources.tabular.formats import SUPPORTED_SUFFIXES
 from netsec_cli.sources.tabular.frame import (
     conform_to_schema,
@@ -37,6 +42,7 @@ from netsec_cli.sources.tabular.layout import (
     candidate_layouts,
     drop_columns,
 )
+from netsec_cli.sources.tabular.limits import MAX_FIELD_BYTES
 from netsec_cli.sources.tabular.npy import CHUNK_BYTES, chunk_rows
 from netsec_cli.sources.tabular.reader import PredictInput, open_input, open_table
 from netsec_cli.sources.tabular.table import Block, Table
@@ -45,6 +51,7 @@ from netsec_cli.sources.tabular.text import detect_delimiter
 __all__ = [
     "CHUNK_BYTES",
     "LAYOUT_ATTR",
+    "MAX_FIELD_BYTES",
     "MISSING_TOKENS",
     "NSL_KDD",
     "SUPPORTED_SUFFIXES",
@@ -54,6 +61,7 @@ __all__ = [
     "LabelledInput",
     "PredictInput",
     "Table",
+    "TextColumn",
     "candidate_layouts",
     "chunk_rows",
     "conform",

@@ -1,10 +1,13 @@
 """Values into arrays: the one set of missing-value tokens, number parsing, and `FeatureChunk`.
 
 Every reader hands raw column values here: numpy numbers, numpy text (unicode or bytes) or Arrow
-strings (text files). Text is trimmed of surrounding whitespace; a value equal to one of
+strings (text files, Parquet). Text is trimmed of surrounding whitespace; a value equal to one of
 `MISSING_TOKENS` is missing (NaN in numeric columns, masked in categorical ones); any other value
-of a numerical column must parse as a number. Numbers are parsed by Arrow (correctly rounded,
-like numpy), so etl and predict read the same text as the same float.
+of a numerical column must parse as a finite number (`inf`, `1e400` or a number too long for a
+float is refused like a word). Numbers are parsed by Arrow (correctly rounded, like numpy), so
+etl and predict read the same text as the same float. Arrow text is never turned into
+fixed-width numpy unicode (whose every cell costs 4 bytes x the longest): categorical columns
+become `TextColumn`s (codes into distinct values, `coded`), numbers are parsed per distinct value.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from netsec_cli.errors import InputError
 from netsec_cli.schema import Schema
+from netsec_cli.sources.tabular.coded import TextColumn, coded_text
+from netsec_cli.sources.tabular.limits import shown
 
 if TYPE_CHECKING:
     import numpy as np
@@ -33,9 +38,10 @@ _PROBE_ROWS = 1000
 class FeatureChunk:
     """The features of `rows` consecutive input rows starting at row `start`, as plain arrays.
 
-    `numeric` is float64 (rows x numeric_columns, NaN for missing); `categorical` maps each
-    categorical column to (unicode values, missing mask). `frame()` gives the equivalent
-    DataFrame that scikit-learn's preprocessor takes.
+    `numeric` is float64 (rows x numeric_columns, finite, NaN for missing); `categorical` maps
+    each categorical column to (text values, missing mask): numpy unicode (from `.npy`, as wide as
+    the file's dtype) or a `TextColumn` (codes into the distinct values, from Arrow text), both
+    indexed alike. `frame()` gives the equivalent DataFrame that scikit-learn's preprocessor takes.
     """
 
     start: int
@@ -43,7 +49,7 @@ class FeatureChunk:
     features: list[str]
     numeric_columns: list[str]
     numeric: np.ndarray
-    categorical: dict[str, tuple[np.ndarray, np.ndarray]]
+    categorical: dict[str, tuple[np.ndarray | TextColumn, np.ndarray]]
 
     def __len__(self) -> int:
         return self.rows
@@ -93,7 +99,7 @@ def parse_numbers(values: Any) -> tuple[np.ndarray | None, int | None]:
             return fast, None
         distinct = pc.unique(values)
         codes = np.asarray(pc.index_in(values, value_set=distinct).to_numpy(zero_copy_only=False), dtype=np.intp)
-        uniques = np.asarray(distinct.to_numpy(zero_copy_only=False), dtype=str)
+        parsed, bad = _parse_distinct_arrow(distinct)
     else:
         if values.dtype.kind in "biuf":
             return values.astype(np.float64, copy=False), None
@@ -106,8 +112,7 @@ def parse_numbers(values: Any) -> tuple[np.ndarray | None, int | None]:
             if fast is not None:
                 return fast, None
         codes, found = pd.factorize(values)
-        uniques = np.asarray(found, dtype=str)
-    parsed, bad = _parse_distinct(uniques)
+        parsed, bad = _parse_distinct(np.asarray(found, dtype=str))
     wrong = np.flatnonzero(bad[codes])
     if len(wrong):
         return None, int(wrong[0])
@@ -124,6 +129,27 @@ def _parse_numpy(values: np.ndarray) -> np.ndarray | None:
         return (values.astype(string_dtype()) if string_dtype else values).astype(np.float64)
     except ValueError:
         return None
+
+
+def _parse_distinct_arrow(distinct: Any) -> tuple[np.ndarray, np.ndarray]:
+    """`_parse_distinct` for distinct Arrow strings, without fixed-width unicode."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    trimmed = pc.utf8_trim_whitespace(distinct)
+    missing = pc.or_(pc.is_in(trimmed, value_set=pa.array(MISSING_TOKENS, type=trimmed.type)), pc.is_null(trimmed))
+    present = ~np.asarray(missing, dtype=bool)  # nulls (Parquet) are missing too
+    out = np.full(len(trimmed), np.nan)
+    bad = np.zeros(len(trimmed), dtype=bool)
+    rest = np.asarray(trimmed.filter(pa.array(present)).to_numpy(zero_copy_only=False), dtype=object)  # str objects
+    parsed = _parse_numpy(rest) if len(rest) else np.zeros(0)
+    if parsed is None:
+        parsed = pd.to_numeric(pd.Series(rest, dtype=object), errors="coerce").to_numpy(dtype=np.float64)
+        bad[present] = np.isnan(parsed)
+    out[present] = parsed
+    return out, bad
 
 
 def _parse_distinct(uniques: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -150,11 +176,36 @@ def _numeric_values(path: Path, column: str, values: Any, first_row: int) -> np.
     if parsed is not None:
         return parsed
     assert bad is not None
-    text = str(values[bad].as_py() if is_arrow(values) else values[bad]).strip()
-    raise InputError(
-        f"{path}: column {column!r} row {first_row + bad}: {text!r} is not a number",
-        hint="numerical columns must hold numbers",
+    raise not_a_number(path, column, first_row + bad, cell_text(values, bad))
+
+
+def cell_text(values: Any, row: int) -> str:
+    """One raw cell as trimmed text (for error messages)."""
+    return str(values[row].as_py() if is_arrow(values) else values[row]).strip()
+
+
+def not_a_number(origin: Path | str, column: str, row: int, text: str) -> InputError:
+    """The error for a value of a numerical column that is not a number."""
+    return InputError(f"{origin}: column {column!r} row {row}: {shown(text)} is not a number", hint="numerical columns must hold numbers")
+
+
+def not_finite(origin: Path | str, column: str, row: int, text: str) -> InputError:
+    """The error for a value of a numerical column that parses to an infinite number."""
+    return InputError(
+        f"{origin}: column {column!r} row {row}: {shown(text)} is not a finite number",
+        hint="numerical columns must hold finite numbers",
     )
+
+
+def check_finite(origin: Path | str, names: list[str], numbers: np.ndarray, raw: Any, first_row: int = 0) -> None:
+    """`numbers` (rows x `names`, parsed from `raw(name)`) hold no infinity (NaN is missing)."""
+    import numpy as np
+
+    infinite = np.isinf(numbers)
+    if infinite.any():
+        column = int(np.flatnonzero(infinite.reshape(len(numbers), -1).any(axis=0))[0])
+        row = int(np.flatnonzero(infinite.reshape(len(numbers), -1)[:, column])[0])
+        raise not_finite(origin, names[column], first_row + row, cell_text(raw(names[column]), row))
 
 
 def cast_text(text: Any, kind: Any) -> Any:
@@ -239,12 +290,13 @@ def _strip(text: np.ndarray) -> np.ndarray:
     return text
 
 
-def text_values(values: Any) -> tuple[np.ndarray, np.ndarray]:
-    """(trimmed unicode text, missing mask) for one categorical column."""
+def text_values(values: Any) -> tuple[np.ndarray | TextColumn, np.ndarray]:
+    """(trimmed text, missing mask) for one categorical column: a TextColumn for Arrow text,
+    numpy unicode for numpy values."""
     import numpy as np
 
     if is_arrow(values):
-        values = np.asarray(values.to_numpy(zero_copy_only=False), dtype=str)
+        return coded_text(values, MISSING_TOKENS)
     if values.dtype.kind == "S":
         values = values.astype("U")
     if values.dtype.kind == "f":
@@ -271,6 +323,7 @@ def conform(path: Path, schema: Schema, columns: dict[str, Any], first_row: int,
         numeric = np.empty((rows, len(numeric_columns)), dtype=np.float64)
         for j, name in enumerate(numeric_columns):
             numeric[:, j] = _numeric_values(path, name, columns[name], first_row)
+    check_finite(path, numeric_columns, numeric, columns.__getitem__, first_row)
     categorical = {name: text_values(columns[name]) for name in schema.features if name not in numeric_set}
     return FeatureChunk(
         start=first_row,

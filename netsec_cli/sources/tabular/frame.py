@@ -4,8 +4,9 @@ Text and `.npy` values are typed after every chunk is read, with the missing-val
 number parser of `chunks`: a column whose values are all numbers (or missing) is int64 when
 every value is a whole-number literal and none is missing, else float64; any other column is
 text (the `string` dtype, trimmed, missing tokens as <NA>). Parquet keeps its stored types (its
-text columns get the same missing tokens). A header-less table without a schema is named by the
-shipped NSL-KDD schema when its width fits; the frame then carries
+text columns get the same missing tokens). A number column holding an infinity (`inf`, `1e400`)
+is an InputError, as in predict; so is a cell longer than `max_field_bytes`. A header-less table
+without a schema is named by the shipped NSL-KDD schema when its width fits; the frame then carries
 `frame.attrs["layout"] == "nsl_kdd"`. With a schema, columns are checked, ordered and cast to it.
 """
 
@@ -19,7 +20,9 @@ from netsec_cli.schema import Schema
 from netsec_cli.sources.tabular.chunks import (
     MISSING_TOKENS,
     cast_text,
+    check_finite,
     is_arrow,
+    not_a_number,
     parse_numbers,
 )
 from netsec_cli.sources.tabular.formats import no_rows
@@ -29,6 +32,7 @@ from netsec_cli.sources.tabular.layout import (
     missing_columns,
     unknown_columns,
 )
+from netsec_cli.sources.tabular.limits import MAX_FIELD_BYTES
 from netsec_cli.sources.tabular.parquet import read_frame
 from netsec_cli.sources.tabular.reader import open_table
 
@@ -39,21 +43,23 @@ if TYPE_CHECKING:
 READ_CHUNK_ROWS = 200_000
 
 
-def read_table(path: Path, schema: Schema | None = None) -> pd.DataFrame:
-    """Read `path` into a DataFrame; with `schema`, named and typed by it (see module docstring)."""
+def read_table(path: Path, schema: Schema | None = None, *, max_field_bytes: int = MAX_FIELD_BYTES) -> pd.DataFrame:
+    """Read `path` into a DataFrame; with `schema`, named and typed by it (see module docstring).
+    A cell longer than `max_field_bytes` is an InputError."""
     import pandas as pd
 
-    table = open_table(Path(path), schema, target_optional=False)
+    table = open_table(Path(path), schema, target_optional=False, max_field_bytes=max_field_bytes)
     if table.kind == "parquet":
-        frame = _missing_as_na(normalise_dtypes(read_frame(table)))
+        frame = _missing_as_na(normalise_dtypes(read_frame(table, max_field_bytes)))
     else:
         parts: dict[str, list[Any]] = {name: [] for name in table.columns}
         for block in table.blocks(table.columns, READ_CHUNK_ROWS):
             for name, values in block.columns.items():
                 parts[name].append(values)
-        frame = pd.DataFrame({name: _typed(values) for name, values in parts.items()})
+        frame = pd.DataFrame({name: _typed(table.path, name, values) for name, values in parts.items()})
     if frame.empty:
         raise no_rows(table.path)
+    _check_finite(frame, table.path)
     if schema is not None:
         return conform_to_schema(frame, schema, table.path)
     if table.by_position and table.schema is not None:
@@ -62,7 +68,17 @@ def read_table(path: Path, schema: Schema | None = None) -> pd.DataFrame:
     return frame
 
 
-def _typed(parts: list[Any]) -> Any:
+def _check_finite(frame: pd.DataFrame, origin: Path) -> None:
+    """No float column holds an infinity (numbers stored as such: Parquet, numeric .npy)."""
+    import numpy as np
+
+    for column in frame.columns:
+        if frame[column].dtype.kind == "f":
+            values = frame[column].to_numpy(dtype=np.float64, na_value=np.nan)
+            check_finite(origin, [str(column)], values[:, None], lambda _, values=values: values)
+
+
+def _typed(path: Path, name: str, parts: list[Any]) -> Any:
     """One column from its blocks, typed as `normalise_dtypes` would: int64/float64 or string."""
     import numpy as np
     import pandas as pd
@@ -81,6 +97,7 @@ def _typed(parts: list[Any]) -> Any:
         return np.asarray(whole.to_numpy(), dtype=np.int64)
     numbers, _ = parse_numbers(text)
     if numbers is not None:
+        check_finite(path, [name], numbers[:, None], lambda _: text)
         if len(numbers) and np.isfinite(numbers).all() and (numbers == np.round(numbers)).all():
             whole = cast_text(pc.utf8_trim_whitespace(text), pa.int64())  # integers padded with spaces
         return numbers if whole is None else np.asarray(whole.to_numpy(), dtype=np.int64)
@@ -156,10 +173,8 @@ def _cast(values: pd.Series, dtype: str, column: str, origin: Path | str) -> pd.
     bad = numbers.isna() & values.notna() & (values.astype("string").str.strip() != "")
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(
-            f"{origin}: column {column!r} row {row}: {str(values.iloc[row]).strip()!r} is not a number",
-            hint="numerical columns must hold numbers",
-        )
+        raise not_a_number(origin, column, row, str(values.iloc[row]).strip())
+    check_finite(origin, [column], numbers.to_numpy(dtype=np.float64, na_value=np.nan)[:, None], lambda _: values.to_numpy())
     if dtype == "float64":
         return numbers.astype("float64")
     whole = numbers.dropna()

@@ -24,6 +24,7 @@ from netsec_cli.sources.tabular.chunks import (
     parse_numbers,
     text_values,
 )
+from netsec_cli.sources.tabular.limits import MAX_FIELD_BYTES
 from netsec_cli.sources.tabular.reader import open_table
 from netsec_cli.sources.tabular.table import Table
 
@@ -75,11 +76,18 @@ def labelled_schema(schema: Schema, target: str) -> Schema:
 
 
 def label_text(values: Any) -> tuple[np.ndarray, np.ndarray]:
-    """(trimmed unicode labels, missing mask) of one target column. Numbers, stored or written as
-    text, are written back plainly (whole numbers without `.0`), so `1`, `"1"` and `"1.0"` agree."""
+    """(trimmed text labels, missing mask) of one target column: unicode, or an object array of
+    str for Arrow text. Numbers, stored or written as text, are written back plainly (whole
+    numbers without `.0`), so `1`, `"1"` and `"1.0"` agree."""
     import numpy as np
 
-    if not is_arrow(values) and values.dtype.kind in "biuf":
+    if is_arrow(values):  # text labels as an object array of the distinct strings, never fixed-width
+        numbers, _ = parse_numbers(values) if len(values) else (None, None)
+        if numbers is not None:
+            return _number_text(numbers)
+        coded, missing = text_values(values)
+        return np.asarray(coded), missing
+    if values.dtype.kind in "biuf":
         return _number_text(values.astype(np.float64))
     text, missing = text_values(values)
     numbers, _ = parse_numbers(text) if len(text) else (None, None)
@@ -90,7 +98,7 @@ def _number_text(numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     import numpy as np
 
     missing = np.isnan(numbers)
-    whole = ~missing & (numbers == np.round(numbers))
+    whole = np.isfinite(numbers) & (numbers == np.round(numbers))
     integers = np.where(whole, numbers, 0).astype(np.int64).astype(str)
     return np.where(whole, integers, numbers.astype(str)), missing
 
@@ -104,10 +112,10 @@ def normal_text(value: str | float) -> str:
     return str(int(number)) if number.is_integer() else str(number)
 
 
-def open_labelled(path: Path, schema: Schema, chunk_size: int) -> LabelledInput:
+def open_labelled(path: Path, schema: Schema, chunk_size: int, *, max_field_bytes: int = MAX_FIELD_BYTES) -> LabelledInput:
     """Open and check `path` (as predict does) requiring `schema.target`; nothing is read yet
     beyond the header and the first rows."""
-    table = _open_with_target(Path(path), schema)
+    table = _open_with_target(Path(path), schema, max_field_bytes)
     numeric = numeric_features(schema)
     wanted = [*schema.features, schema.target]
 
@@ -123,13 +131,13 @@ def open_labelled(path: Path, schema: Schema, chunk_size: int) -> LabelledInput:
     return LabelledInput(path=table.path, kind=table.kind, target=schema.target, rows=table.rows, _chunks=chunks)
 
 
-def _open_with_target(path: Path, schema: Schema) -> Table:
+def _open_with_target(path: Path, schema: Schema, limit: int) -> Table:
     """The table with its target column; when it has none, the error says so (other problems of
     the file are reported as predict reports them)."""
     try:
-        return open_table(path, schema, target_optional=False)
+        return open_table(path, schema, target_optional=False, max_field_bytes=limit)
     except InputError as strict:
-        table = open_table(path, schema, target_optional=True)
+        table = open_table(path, schema, target_optional=True, max_field_bytes=limit)
         if schema.target in table.columns:
             raise strict from None
     count = len(table.columns)

@@ -134,6 +134,15 @@ def headerless_layouts(path: Path, schema: Schema | None, count: int, *, target_
     return shipped, matches
 
 
+def common_names(layouts: list[list[str]], width: int) -> list[str]:
+    """Names of a header-less table's `width` columns before a layout is chosen (for errors): the
+    name every candidate layout gives a position, else `field N`."""
+    return [
+        layouts[0][i] if all(i < len(layout) and layout[i] == layouts[0][i] for layout in layouts) else f"field {i + 1}"
+        for i in range(width)
+    ]
+
+
 def choose_layout(path: Path, schema: Schema, head: Callable[[list[str]], dict[str, Any]], layouts: list[list[str]]) -> list[str]:
     """The first layout under which the table's first rows parse (`head(layout)`: those rows by name)."""
     error: InputError | None = None

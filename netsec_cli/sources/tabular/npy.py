@@ -3,9 +3,12 @@
 A 2-D array (unicode, bytes or numbers) has no names: its columns are matched by position from
 the column count (see `layout`); numeric arrays are only accepted when every feature they hold is
 numerical. A 1-D structured array's field names are its column names. A dtype holding Python
-objects would need pickle: it is refused from the header and never loaded. C-order arrays are
-read a block of rows at a time with plain file reads (no memory map whose pages would stay
-resident), at most `CHUNK_BYTES` of raw data per block.
+objects would need pickle: it is refused from the header and never loaded. So is a header that
+cannot describe the file: a negative dimension, more data than the file holds (checked before
+anything is mapped or allocated), an empty dtype, fields holding sub-arrays or nested records.
+C-order arrays are read a block of rows at a time with plain file reads (no memory map whose
+pages would stay resident), at most `CHUNK_BYTES` of raw data per block; text blocks must be
+valid text with cells of at most `max_field_bytes` (`limits.check_numpy_text`).
 """
 
 from __future__ import annotations
@@ -22,8 +25,10 @@ from netsec_cli.sources.tabular.layout import (
     check_duplicates,
     check_names,
     choose_layout,
+    common_names,
     headerless_layouts,
 )
+from netsec_cli.sources.tabular.limits import check_numpy_text
 from netsec_cli.sources.tabular.table import Block, Table
 
 if TYPE_CHECKING:
@@ -39,8 +44,9 @@ def chunk_rows(chunk_size: int, row_bytes: int) -> int:
     return max(1, min(chunk_size, CHUNK_BYTES // max(1, row_bytes)))
 
 
-def read_npy_header(path: Path) -> tuple[tuple[int, ...], np.dtype, bool, int]:
-    """Shape, dtype, Fortran order and data offset of a .npy file, refusing object dtypes."""
+def read_npy_header(path: Path, limit: int) -> tuple[tuple[int, ...], np.dtype, bool, int]:
+    """Shape, dtype, Fortran order and data offset of a .npy file, refusing object dtypes and
+    headers that cannot describe the file (`_check_header`)."""
     import numpy as np
 
     try:
@@ -58,17 +64,48 @@ def read_npy_header(path: Path) -> tuple[tuple[int, ...], np.dtype, bool, int]:
             f"refusing to load {path}: its dtype holds Python objects and would need pickle",
             hint="save a numeric, unicode or structured array (np.save(..., allow_pickle=False))",
         )
+    _check_header(path, tuple(shape), dtype, offset, limit)
     return shape, dtype, fortran, offset
 
 
-def open_npy(path: Path, schema: Schema | None, *, target_optional: bool) -> Table:
-    """Check the header and the column layout of a `.npy`; blocks are read later."""
+def _check_header(path: Path, shape: tuple[int, ...], dtype: np.dtype, offset: int, limit: int) -> None:
+    """A header describing data the file can hold, in a dtype the reader can take apart, whose
+    text cells are no wider than `limit` (so a row is at most columns x 4 x limit bytes)."""
+    if any(size < 0 for size in shape):
+        raise InputError(f"{path} is not a valid .npy file (its header claims shape {shape})")
+    if dtype.subdtype is not None:
+        raise InputError(f"{path}: unsupported array dtype {dtype}")
+    for name in dtype.names or ():
+        field = dtype.fields[name][0]
+        if field.subdtype is not None or field.names or field.kind == "V":
+            held = f"a sub-array of shape {field.shape}" if field.subdtype else "nested records" if field.names else f"raw bytes ({field})"
+            raise InputError(f"{path}: field {name!r} of the structured array holds {held}", hint="each field must hold one value per row")
+    for name, field in [(name, dtype.fields[name][0]) for name in dtype.names] if dtype.names else [(None, dtype)]:
+        width = field.itemsize // 4 if field.kind == "U" else field.itemsize if field.kind == "S" else 0
+        if width > limit:
+            what = f"field {name!r} ({field})" if name else f"its dtype {field}"
+            raise InputError(f"{path}: {what} holds text cells of up to {width:,} characters", hint=f"at most {limit:,} bytes: input.max_field_bytes")
+    rows = 1
+    for size in shape:
+        rows *= int(size)
+    if rows and dtype.itemsize == 0:
+        raise InputError(f"{path}: its dtype {dtype} holds no data", hint="save a numeric, unicode or structured array")
+    claimed, available = rows * dtype.itemsize, path.stat().st_size - offset
+    if claimed > available:
+        raise InputError(
+            f"{path} is corrupt or truncated (its header claims {claimed:,} bytes of data for shape {shape}, the file holds {max(available, 0):,})"
+        )
+
+
+def open_npy(path: Path, schema: Schema | None, *, target_optional: bool, limit: int) -> Table:
+    """Check the header and the column layout of a `.npy`; blocks are read later, each checked
+    to be valid text with cells of at most `limit` bytes."""
     import numpy as np
 
-    shape, dtype, fortran, offset = read_npy_header(path)
+    shape, dtype, fortran, offset = read_npy_header(path, limit)
     try:
         array = np.load(path, mmap_mode="r", allow_pickle=False)
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError, OverflowError) as exc:
         raise InputError(f"{path} is corrupt or truncated ({exc})".replace("\n", " ")) from None
     named_by = schema
     if dtype.names:
@@ -83,7 +120,7 @@ def open_npy(path: Path, schema: Schema | None, *, target_optional: bool) -> Tab
         if array.ndim != 2:
             raise InputError(f"{path}: expected a 2-D array (rows x columns), got shape {tuple(shape)}")
         named_by, layouts = headerless_layouts(path, schema, shape[1], target_optional=target_optional)
-        names = _choose(path, named_by, array, layouts)
+        names = _choose(path, named_by, array, layouts, limit)
         kind = "npy"
     rows = shape[0] if shape else 0
     if rows == 0:
@@ -98,14 +135,17 @@ def open_npy(path: Path, schema: Schema | None, *, target_optional: bool) -> Tab
         with _npy_blocks(path, shape, dtype, fortran, offset, step) as reads:
             for start, block in reads:
                 if dtype.names:
+                    for name in wanted:
+                        check_numpy_text(path, block[name], [name], start, limit)
                     yield Block(start, {name: block[name] for name in wanted})
                 else:
+                    check_numpy_text(path, block, names, start, limit)
                     yield Block(start, {name: block[:, index[name]] for name in wanted}, block, index)
 
     return Table(path=path, kind=kind, columns=names, rows=rows, schema=named_by, by_position=not dtype.names, _blocks=blocks)
 
 
-def _choose(path: Path, schema: Schema, array: np.ndarray, layouts: list[list[str]]) -> list[str]:
+def _choose(path: Path, schema: Schema, array: np.ndarray, layouts: list[list[str]], limit: int) -> list[str]:
     """The layout of a 2-D array: numeric arrays hold numerical features only; text must parse."""
     import numpy as np
 
@@ -119,7 +159,8 @@ def _choose(path: Path, schema: Schema, array: np.ndarray, layouts: list[list[st
         return layouts[0]
     if array.dtype.kind not in "US":
         raise InputError(f"{path}: unsupported array dtype {array.dtype}")
-    head = np.asarray(array[:_HEAD_ROWS])
+    head = np.asarray(array[: chunk_rows(_HEAD_ROWS, array.dtype.itemsize * array.shape[1])])  # at most CHUNK_BYTES
+    check_numpy_text(path, head, common_names(layouts, head.shape[1]), 0, limit)
     return choose_layout(path, schema, lambda layout: {name: head[:, i] for i, name in enumerate(layout)}, layouts)
 
 

@@ -1,4 +1,8 @@
-"""Parquet: columns matched by name, rows streamed by record batches (or read whole for etl)."""
+"""Parquet: columns matched by name, rows streamed by record batches (or read whole for etl).
+
+Text columns stay Arrow strings (dictionary columns decoded), checked against `max_field_bytes`
+before anything is converted; other columns become numpy arrays (object values as Arrow text).
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 from netsec_cli.errors import InputError
 from netsec_cli.schema import Schema
+from netsec_cli.sources.tabular.chunks import is_arrow
 from netsec_cli.sources.tabular.formats import first_line, no_rows
 from netsec_cli.sources.tabular.layout import check_duplicates, check_names
+from netsec_cli.sources.tabular.limits import check_arrow_lengths, is_text_type, without_views
 from netsec_cli.sources.tabular.table import Block, Table
 
 if TYPE_CHECKING:
-    import numpy as np
     import pandas as pd
 
 _HINT = "is it a complete Parquet file?"
@@ -33,8 +38,9 @@ def _open(path: Path) -> Any:
         raise _unreadable(path, exc) from None
 
 
-def open_parquet(path: Path, schema: Schema | None, *, target_optional: bool) -> Table:
-    """Check a Parquet file's columns against `schema`; blocks are record batches read later."""
+def open_parquet(path: Path, schema: Schema | None, *, target_optional: bool, limit: int) -> Table:
+    """Check a Parquet file's columns against `schema`; blocks are record batches read later,
+    every text cell at most `limit` bytes."""
     handle = _open(path)
     names = list(handle.schema_arrow.names)
     check_duplicates(path, names)
@@ -48,8 +54,10 @@ def open_parquet(path: Path, schema: Schema | None, *, target_optional: bool) ->
         start = 0
         try:
             for batch in handle.iter_batches(batch_size=chunk_size, columns=wanted):
-                frame = batch.to_pandas()
-                yield Block(start, _objects_to_text({name: frame[name].to_numpy() for name in wanted}))
+                check_arrow_lengths(path, {name: batch.column(name) for name in wanted}, start, limit)
+                columns = {name: _values(batch.column(name)) for name in wanted}
+                check_arrow_lengths(path, {n: v for n, v in columns.items() if is_arrow(v)}, start, limit)  # values made text
+                yield Block(start, columns)
                 start += batch.num_rows
         except InputError:
             raise
@@ -59,23 +67,31 @@ def open_parquet(path: Path, schema: Schema | None, *, target_optional: bool) ->
     return Table(path=path, kind="parquet", columns=names, rows=rows, schema=schema, by_position=False, _blocks=blocks)
 
 
-def read_frame(table: Table) -> pd.DataFrame:
-    """The whole Parquet table as a DataFrame with its stored types (etl)."""
+def read_frame(table: Table, limit: int) -> pd.DataFrame:
+    """The whole Parquet table as a DataFrame with its stored types (etl), every text cell at
+    most `limit` bytes."""
     handle = _open(table.path)
     try:
-        return handle.read().to_pandas()
+        arrow = handle.read()
+    except Exception as exc:
+        raise _unreadable(table.path, exc) from None
+    check_arrow_lengths(table.path, {name: arrow.column(name) for name in arrow.column_names}, 0, limit)
+    try:
+        return arrow.to_pandas()
     except Exception as exc:
         raise _unreadable(table.path, exc) from None
 
 
-def _objects_to_text(columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Object columns (pandas strings with None) become unicode with '' (missing) for None/NaN."""
-    import numpy as np
+def _values(values: Any) -> Any:
+    """One column of a batch: Arrow text for text (None is '', missing), numpy for numbers,
+    other values as their text."""
+    import pyarrow as pa
 
-    out = {}
-    for name, values in columns.items():
-        if values.dtype == object:
-            out[name] = np.array(["" if v is None or v != v else str(v) for v in values], dtype=str)
-        else:
-            out[name] = values
-    return out
+    if pa.types.is_dictionary(values.type):
+        values = values.dictionary_decode()
+    if is_text_type(values.type):
+        return without_views(values)
+    array = values.to_pandas().to_numpy()
+    if array.dtype != object:
+        return array
+    return pa.array(["" if v is None or v != v else str(v) for v in array], type=pa.large_string())
