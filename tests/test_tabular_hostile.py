@@ -59,18 +59,27 @@ def _every_reader_refuses(path: Path, message: str, **limit: int) -> None:
         assert str(caught.value) == message
 
 
+PEAK_RUNNER = (  # the CLI, writing its own VmHWM at exit: wait4's ru_maxrss inherits the parent's peak at fork
+    "import atexit, sys\n"
+    "peak_file = sys.argv.pop(1)\n"
+    "def _peak():\n"
+    "    hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')]\n"
+    "    open(peak_file, 'w').write(hwm[0].split()[1])\n"
+    "atexit.register(_peak)\n"
+    "from netsec_cli.cli import main\n"
+    "sys.argv[0] = 'netsec'\n"
+    "main()\n"
+)
+
+
 def _measured(project: Project, *args: str) -> tuple[subprocess.CompletedProcess[str], float]:
-    """`netsec ARGS` in a child process; its result and its own peak RSS in bytes (wait4)."""
-    out, err = project.root / ".child.out", project.root / ".child.err"
-    command = [sys.executable, "-m", "netsec_cli", "--config", str(project.config_path), *args]
-    with out.open("w") as stdout, err.open("w") as stderr:
-        child = subprocess.Popen(command, cwd=project.root, stdout=stdout, stderr=stderr, text=True)
-        _, status, usage = os.wait4(child.pid, 0)
-        child.returncode = os.waitstatus_to_exitcode(status)
-    result = subprocess.CompletedProcess(command, child.returncode, out.read_text(), err.read_text())
-    out.unlink()
-    err.unlink()
-    return result, usage.ru_maxrss * 1024.0  # kilobytes on Linux
+    """`netsec ARGS` in a child process; its result and its own peak RSS in bytes (VmHWM)."""
+    peak_file = project.root / ".child.peak"
+    command = [sys.executable, "-c", PEAK_RUNNER, str(peak_file), "--config", str(project.config_path), *args]
+    result = subprocess.run(command, cwd=project.root, capture_output=True, text=True)
+    peak = float(peak_file.read_text()) * 1024.0
+    peak_file.unlink()
+    return result, peak
 
 
 # ---- item 2: one long text field ----------------------------------------------------------------

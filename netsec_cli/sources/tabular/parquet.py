@@ -15,7 +15,11 @@ from netsec_cli.schema import Schema
 from netsec_cli.sources.tabular.chunks import is_arrow
 from netsec_cli.sources.tabular.formats import first_line, no_rows
 from netsec_cli.sources.tabular.layout import check_duplicates, check_names
-from netsec_cli.sources.tabular.limits import check_arrow_lengths, is_text_type, without_views
+from netsec_cli.sources.tabular.limits import (
+    check_arrow_lengths,
+    is_text_type,
+    without_views,
+)
 from netsec_cli.sources.tabular.table import Block, Table
 
 if TYPE_CHECKING:
