@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from netsec_cli.cli.common import run_options
-from netsec_cli.cli.options import JsonOption
+from netsec_cli.cli.options import JsonOption, ThresholdOption
 from netsec_cli.cli.output import console, emit, key_value_table, rows_table
 from netsec_cli.cli.state import get_state
 
@@ -59,15 +59,7 @@ def evaluate(
         str | None,
         typer.Option("--normal-value", help="Label meaning normal traffic (default: the model's, e.g. normal)."),
     ] = None,
-    threshold: Annotated[
-        float | None,
-        typer.Option(
-            "--threshold",
-            min=0.0,
-            max=1.0,
-            help="Probability at or above which a flow is an intrusion, for this run (default: the one train chose).",
-        ),
-    ] = None,
+    threshold: ThresholdOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Score a labelled FILE with the trained model and report detection quality."""

@@ -28,3 +28,12 @@ WaitOption = Annotated[
         help="Wait up to SECONDS for another netsec run to release the artifacts lock (default 0: exit 5 at once).",
     ),
 ]
+ThresholdOption = Annotated[
+    float | None,
+    typer.Option(
+        "--threshold",
+        min=0.0,
+        max=1.0,
+        help="Probability at or above which a flow is an intrusion, for this run (default: the one train chose).",
+    ),
+]

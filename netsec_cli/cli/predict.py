@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from netsec_cli.cli.common import run_options
-from netsec_cli.cli.options import JsonOption, SyncOption, WaitOption
+from netsec_cli.cli.options import JsonOption, SyncOption, ThresholdOption, WaitOption
 from netsec_cli.cli.output import console, emit, key_value_table, rows_table
 from netsec_cli.cli.state import get_state
 
@@ -56,15 +56,7 @@ def predict(
         Path | None,
         typer.Option("--output", "-o", help="Predictions file (.csv, .json or .parquet); default artifacts/predict/predictions.csv."),
     ] = None,
-    threshold: Annotated[
-        float | None,
-        typer.Option(
-            "--threshold",
-            min=0.0,
-            max=1.0,
-            help="Probability at or above which a flow is an intrusion, for this run (default: the one train chose).",
-        ),
-    ] = None,
+    threshold: ThresholdOption = None,
     explain: Annotated[
         bool,
         typer.Option(
