@@ -1,5 +1,5 @@
 # netsec: `make demo` runs the whole pipeline on synthetic data; `make test` runs the test suite.
-# Both create .venv and install everything they need (age from Debian when missing).
+# Both create .venv and install everything they need (age and chromium from Debian when missing).
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -8,7 +8,7 @@ NETSEC := $(VENV)/bin/netsec
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 MONGO_PORT ?= 27017
 
-.PHONY: install age demo test mongo bench clean
+.PHONY: install age chromium demo test mongo bench clean
 
 install: $(VENV)/.installed
 
@@ -22,12 +22,16 @@ age:
 	@command -v age >/dev/null && command -v age-keygen >/dev/null || \
 	  ( $(SUDO) apt-get install -y -qq age || ( $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq age ) )
 
+chromium:
+	@command -v chromium >/dev/null || \
+	  ( $(SUDO) apt-get install -y -qq chromium || ( $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium ) )
+
 demo: install
 	$(NETSEC) run --source synthetic
 	$(PY) scripts/make_sample.py --rows 2000 --output demo/sample_flows.npy
 	$(NETSEC) predict demo/sample_flows.npy --output demo/predictions.csv
 
-test: install age
+test: install age chromium
 	$(PY) -m pytest -q
 
 mongo: install

@@ -256,6 +256,20 @@ class AwsConfig(Section):
         return value
 
 
+class ServeConfig(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
+    max_upload_mb: float = Field(default=100, gt=0)
+    max_rows: int = Field(default=1_000_000, ge=1)
+    auth: Literal["token", "none"] = "token"
+    cors_origins: list[str] = Field(default_factory=list)
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024 * 1024)
+
+
 class SecretsConfig(Section):
     backend: Literal["auto", "sops", "builtin"] = "auto"
     credentials_file: str = "config/aws_credentials.yaml"
@@ -281,6 +295,7 @@ class Config(Section):
     aws: AwsConfig = Field(default_factory=AwsConfig)
     secrets: SecretsConfig = Field(default_factory=SecretsConfig)
     compute: ComputeConfig = Field(default_factory=ComputeConfig)
+    serve: ServeConfig = Field(default_factory=ServeConfig)
 
     _source: Path | None = PrivateAttr(default=None)
 

@@ -1,10 +1,15 @@
 """MLflow tracking of training runs: parameters, metrics, artifacts and a registered model version.
 
 The store is `tracking.tracking_uri`, or `sqlite:///<project>/mlruns.db` when it is null; runs of
-an experiment created here keep their artifacts in `<project>/mlartifacts`. The model is
-registered by pointing a new version of `tracking.registered_model` at the run's `model/`
-artifact folder (XGBoost's own format), so no pickled flavour is involved. A `TrainingRun` is
-created on first use, so tuning trials can be logged as its children before the model exists.
+an experiment created here keep their artifacts in `<project>/mlartifacts`. The run's `model/`
+artifact folder is an MLflow pyfunc model saved from code (`netsec_cli/mlflow_model.py`, found
+by its spec and run by MLflow, never imported here) with the model unit as its one artifact
+(`MODEL_UNIT_ARTIFACT`: the model in its library's own format, `model_info.json`, the skops
+preprocessor and the schema), so `mlflow.pyfunc.load_model("models:/<name>/<version>")` and
+`mlflow models serve` score raw flows and nothing is pickled. A new version of
+`tracking.registered_model` points at that folder.
+A `TrainingRun` is created on first use, so tuning trials can be logged as its children before
+the model exists.
 MLflow's console chatter (alembic migrations, "View run" lines, warnings) is kept off the
 terminal; failures of the store become ServiceError (exit 4).
 """
@@ -12,11 +17,14 @@ terminal; failures of the store become ServiceError (exit 4).
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import logging
 import os
+import shutil
+import tempfile
 import time
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +36,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("netsec_cli.tracking")
 _NOISY_LOGGERS = ("mlflow", "alembic", "urllib3", "git")
+MODEL_UNIT_ARTIFACT = "model_unit"  # the pyfunc artifact holding the model unit's files
 
 
 @dataclass
@@ -52,6 +61,8 @@ def _quiet_mlflow() -> Iterator[None]:
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
+    os.environ.setdefault("MLFLOW_UV_AUTO_DETECT", "false")  # no uv.lock of the working directory in the model
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # save_model copies the unit with tqdm bars
     import mlflow  # noqa: F401  (importing configures MLflow's loggers; quieten them afterwards)
 
     saved = {}
@@ -122,16 +133,17 @@ class TrainingRun:
                 client, parent = self._parent()
                 child_tags = {"mlflow.parentRunId": parent.info.run_id, **(tags or {})}
                 child = client.create_run(parent.info.experiment_id, tags=child_tags, run_name=name)
-                _log_run_contents(client, child.info.run_id, params, metrics, [], [])
+                _log_run_contents(client, child.info.run_id, params, metrics, [])
                 client.set_terminated(child.info.run_id, status="FINISHED")
             except Exception as exc:
                 self._failed(exc)
                 log.warning("%s", self.error)
 
     def finish(
-        self, *, params: Mapping[str, Any], metrics: Mapping[str, float], model_files: list[Path], artifact_files: list[Path]
+        self, *, params: Mapping[str, Any], metrics: Mapping[str, float], model_files: Sequence[Path], artifact_files: Sequence[Path]
     ) -> TrackedRun:
-        """Log the run's contents, register its model and close it; ServiceError if the store failed."""
+        """Log the run's contents and the model unit (`model_files`, `TrainFiles.unit_files`) as a
+        pyfunc model, register it and close the run; ServiceError if the store failed."""
         if self.error is not None:
             self.abort()
             raise self.error
@@ -139,7 +151,8 @@ class TrainingRun:
             try:
                 client, run = self._parent()
                 run_id = run.info.run_id
-                _log_run_contents(client, run_id, params, metrics, model_files, artifact_files)
+                _log_run_contents(client, run_id, params, metrics, artifact_files)
+                _log_model(client, run_id, model_files, self.config.input.max_field_bytes)
                 version = _register(client, self.config.tracking.registered_model, run.info.artifact_uri, run_id)
                 client.set_terminated(run_id, status="FINISHED")
                 self._finished = True
@@ -175,8 +188,8 @@ def log_training_run(
     *,
     params: Mapping[str, Any],
     metrics: Mapping[str, float],
-    model_files: list[Path],
-    artifact_files: list[Path],
+    model_files: Sequence[Path],
+    artifact_files: Sequence[Path],
     tags: Mapping[str, str] | None = None,
 ) -> TrackedRun:
     """Log one training run and register its model; raise ServiceError if the store fails."""
@@ -189,8 +202,7 @@ def _log_run_contents(
     run_id: str,
     params: Mapping[str, Any],
     metrics: Mapping[str, float],
-    model_files: list[Path],
-    artifact_files: list[Path],
+    artifact_files: Sequence[Path],
 ) -> None:
     from mlflow.entities import Metric, Param
 
@@ -200,10 +212,41 @@ def _log_run_contents(
         metrics=[Metric(key, float(value), now, 0) for key, value in metrics.items()],
         params=[Param(key, str(value)[:6000]) for key, value in params.items()],
     )
-    for file in model_files:
-        client.log_artifact(run_id, str(file), artifact_path="model")
     for file in artifact_files:
         client.log_artifact(run_id, str(file))
+
+
+def _log_model(client: Any, run_id: str, unit: Sequence[Path], max_field_bytes: int) -> None:
+    """The model unit as a pyfunc model saved from code, logged as the run's `model/` folder."""
+    import mlflow.pyfunc
+
+    spec = importlib.util.find_spec("netsec_cli.mlflow_model")
+    if spec is None or spec.origin is None:
+        raise RuntimeError("netsec_cli/mlflow_model.py is missing from the installed package")
+    with tempfile.TemporaryDirectory(prefix="netsec-mlflow-") as tmp:
+        folder = Path(tmp) / MODEL_UNIT_ARTIFACT
+        folder.mkdir()
+        for file in unit:
+            shutil.copyfile(file, folder / file.name)
+        model = Path(tmp) / "model"
+        mlflow.pyfunc.save_model(
+            path=str(model),
+            python_model=spec.origin,
+            artifacts={MODEL_UNIT_ARTIFACT: str(folder)},
+            model_config={"max_field_bytes": max_field_bytes},
+            pip_requirements=[_netsec_requirement()],
+        )
+        client.log_artifacts(run_id, str(model), artifact_path="model")
+
+
+def _netsec_requirement() -> str:
+    """netsec itself, pinned: the model's code imports `netsec_cli` (`--env-manager local`: its venv)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"netsec-cli=={version('netsec-cli')}"
+    except PackageNotFoundError:
+        return "netsec-cli"
 
 
 def _register(client: Any, name: str | None, artifact_uri: str, run_id: str) -> str | None:

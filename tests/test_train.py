@@ -35,12 +35,17 @@ def test_train_writes_model_metrics_and_mlflow_version(project: Project, trackin
     assert run.data.metrics["accuracy"] == pytest.approx(metrics["accuracy"])
     assert run.data.params["model.n_estimators"] == "60"
     logged = {a.path for a in client.list_artifacts(data["run_id"])}
-    assert {"model", "metrics.json", "report.html", "preprocessor.skops", "schema.yaml"} <= logged
+    assert {"model", "metrics.json", "report.html"} <= logged
+    model = {a.path for a in client.list_artifacts(data["run_id"], "model")}
+    assert {"model/MLmodel", "model/mlflow_model.py", "model/artifacts"} <= model  # a pyfunc model (tests/test_mlflow_model.py)
+    unit = {a.path for a in client.list_artifacts(data["run_id"], "model/artifacts/model_unit")}
+    assert unit == {f"model/artifacts/model_unit/{name}" for name in ("model.ubj", "model_info.json", "preprocessor.skops", "schema.yaml")}
     version = client.get_model_version("netsec-detector", data["model_version"])
-    assert version.run_id == data["run_id"]
+    assert version.run_id == data["run_id"] and version.source.endswith("/model")
     tracking = json.loads((folder / "tracking.json").read_text())
     assert tracking["run_id"] == data["run_id"] and tracking["error"] is None
     assert "alembic" not in result.stderr and "mlflow" not in result.stderr.lower()
+    assert "Downloading artifacts" not in result.stderr
 
 
 def test_train_without_tracking(project: Project) -> None:

@@ -4,7 +4,7 @@
 - `manifest`: the `Manifest` type, the only reader and writer of `manifest.json`.
 - `publish`: staging folders swapped into place whole.
 - `layout`: every stage's folder and file names (`EtlFiles`, `TransformFiles`, …), `open_stage`.
-- `model`: the model unit in artifacts/train, opened as one (`open_model`, `ModelInfo`).
+- `model`: the model unit in artifacts/train, opened as one (`open_model`, `open_model_folder`, `ModelInfo`).
 - `outputs`: the check that a file the user names (`--output`, `--report`) is not an input or an artifact.
 - `lock`: the artifacts lock (`LockBusy`, exit 5).
 """
@@ -25,6 +25,7 @@ from netsec_cli.artifacts.layout import (
     TrainFiles,
     TransformFiles,
     ValidateFiles,
+    jobs_dir,
     open_stage,
     stage_dir,
     stage_files,
@@ -32,7 +33,7 @@ from netsec_cli.artifacts.layout import (
 )
 from netsec_cli.artifacts.lock import pipeline_lock
 from netsec_cli.artifacts.manifest import MANIFEST, Manifest, ManifestEntry
-from netsec_cli.artifacts.model import ModelFiles, ModelInfo, open_model
+from netsec_cli.artifacts.model import ModelFiles, ModelInfo, open_model, open_model_folder
 from netsec_cli.artifacts.outputs import check_output_path
 from netsec_cli.artifacts.publish import (
     new_staging_dir,
@@ -61,6 +62,8 @@ __all__ = [
     "check_output_path",
     "new_staging_dir",
     "open_model",
+    "open_model_folder",
+    "jobs_dir",
     "open_stage",
     "pipeline_lock",
     "public_file_mode",

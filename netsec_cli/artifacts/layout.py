@@ -190,6 +190,10 @@ class TrainFiles(StageFiles):
         """The copy of the schema the model's preprocessor was fitted with."""
         return self.folder / "schema.yaml"
 
+    def unit_files(self, kind: str) -> tuple[Path, ...]:
+        """The model unit of a `model.type`: the model file, its info, the preprocessor and schema."""
+        return (self.model_path(kind), self.model_info, self.preprocessor, self.schema)
+
     def keep_preprocessor(self, transform: TransformFiles) -> None:
         """Copy the preprocessor and schema of `transform` (verified by `open_stage`) into this
         (staging) folder, so they are published with the model trained on them."""
@@ -266,6 +270,11 @@ def stage_files(folder: Path, stage: str) -> StageFiles:
 def tuning_storage(artifacts: Path) -> Path:
     """The Optuna study database: `artifacts/.tuning/study.db`, hidden (never published or mirrored)."""
     return artifacts / ".tuning" / "study.db"
+
+
+def jobs_dir(artifacts: Path) -> Path:
+    """Where `netsec serve` records its training jobs (`.jobs/<id>.json`; hidden, so never mirrored)."""
+    return artifacts / ".jobs"
 
 
 def stage_dir(artifacts: Path, stage: str) -> Path:

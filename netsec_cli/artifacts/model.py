@@ -5,16 +5,19 @@ was trained with into one stage folder (`TrainFiles`), swapped into place whole.
 evaluate and serve read only that folder through `open_model`, so a newer artifacts/transform
 (published by a `netsec run` that is still training, was killed, or whose train failed) never
 pairs the model with another preprocessor: the previous good model stays usable.
-artifacts/transform is the input of train only.
+artifacts/transform is the input of train only. `open_model_folder` applies the same checks to a
+copy of the unit without a manifest (the one logged inside the MLflow model), hashing the files.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from netsec_cli.artifacts.files import sha256_file
 from netsec_cli.artifacts.layout import MODEL_FILES, TrainFiles, open_stage
 from netsec_cli.errors import InputError
 
@@ -102,14 +105,29 @@ def open_model(artifacts: Path, needed_by: str) -> ModelFiles:
     and the preprocessor the one `model_info.json` says the model was trained with (InputError, exit 2)."""
     train = open_stage(artifacts, "train", needed_by)
     manifest = train.manifest()
-    if manifest.entry(train.model_info.name) is None:
+
+    def digest(path: Path) -> str | None:
+        entry = manifest.entry(path.name)
+        return entry.sha256 if entry is not None else None
+
+    return _verified(train, lambda path: manifest.entry(path.name) is not None, digest)
+
+
+def open_model_folder(folder: Path) -> ModelFiles:
+    """A model unit folder without a manifest (the copy inside a logged MLflow model), checked as
+    `open_model` checks artifacts/train: every unit file present, and the preprocessor's sha256 the
+    one `model_info.json` names (InputError, exit 2)."""
+    return _verified(TrainFiles(folder), Path.is_file, sha256_file)
+
+
+def _verified(train: TrainFiles, present: Callable[[Path], bool], digest: Callable[[Path], str | None]) -> ModelFiles:
+    """The model unit in `train`, given how to tell that a file is part of it and its sha256."""
+    if not present(train.model_info):
         raise InputError(f"the model in {train.folder} has no {train.model_info.name}", hint=RETRAIN)
     info = ModelInfo.read(train.model_info)
-    unit = (train.model_path(info.kind), train.preprocessor, train.schema)
-    missing = [path.name for path in unit if manifest.entry(path.name) is None]
+    missing = [path.name for path in train.unit_files(info.kind) if not present(path)]
     if missing:
         raise InputError(f"the model in {train.folder} has no {', '.join(missing)}", hint=RETRAIN)
-    kept = manifest.entry(train.preprocessor.name)
-    if kept is None or kept.sha256 != info.preprocessor_sha256:
+    if digest(train.preprocessor) != info.preprocessor_sha256:
         raise InputError(f"the model in {train.folder} was trained with a different preprocessor than {train.preprocessor}", hint=RETRAIN)
     return ModelFiles(train, info)

@@ -20,6 +20,7 @@ from netsec_cli.cli import (
     predict,
     run,
     secrets,
+    serve,
     sync_s3,
     train,
     transform,
@@ -29,7 +30,7 @@ from netsec_cli.cli.output import err_console, error_line
 from netsec_cli.cli.state import AppState, get_state
 from netsec_cli.errors import EXIT_INTERNAL, NetsecError
 
-COMMAND_ORDER = ("etl", "validate", "transform", "train", "predict", "evaluate", "run", "sync-s3", "secrets", "config")
+COMMAND_ORDER = ("etl", "validate", "transform", "train", "predict", "evaluate", "run", "serve", "sync-s3", "secrets", "config")
 
 
 class NetsecGroup(TyperGroup):
@@ -128,6 +129,7 @@ app.command("train")(train.train)
 app.command("predict")(predict.predict)
 app.command("evaluate")(evaluate.evaluate)
 app.command("run")(run.run)
+app.command("serve")(serve.serve)
 app.command("sync-s3")(sync_s3.sync_s3)
 app.add_typer(secrets.app, name="secrets")
 app.add_typer(config_cmd.app, name="config")

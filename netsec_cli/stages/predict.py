@@ -50,7 +50,7 @@ from netsec_cli.artifacts import (
 from netsec_cli.errors import InputError
 from netsec_cli.preprocessing import FeatureExplainer
 from netsec_cli.runner import RunOptions, StageRun, run_stage
-from netsec_cli.scoring import Model, features, load_model
+from netsec_cli.scoring import explain_rows, features, flagged_notes, load_model
 from netsec_cli.sources.tabular import FeatureChunk, PredictInput, open_input
 
 if TYPE_CHECKING:
@@ -154,26 +154,6 @@ def _table(start: int, probability: np.ndarray, threshold: float, notes: np.ndar
     return pa.table(columns)
 
 
-def _explain(model: Model, explainer: FeatureExplainer | None, x: np.ndarray, chunk: FeatureChunk, rows: np.ndarray) -> np.ndarray:
-    """The `top_features` text of the chunk's `rows` (contributions computed for those rows only)."""
-    import numpy as np
-
-    assert model.detector is not None
-    if explainer is None or len(rows) == 0:
-        return np.full(len(rows), "", dtype=object)
-    return explainer.describe(model.detector.contributions(x[rows], approximate=True), chunk, rows)
-
-
-def _notes(probability: np.ndarray, threshold: float, explain: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
-    """The `top_features` column of one chunk: explanations for the flagged rows, "" elsewhere."""
-    import numpy as np
-
-    notes = np.full(len(probability), "", dtype=object)
-    flagged = np.flatnonzero(probability >= threshold)
-    notes[flagged] = explain(flagged)
-    return notes
-
-
 def _update_top(
     heap: list[_Entry], keep: int, start: int, probability: np.ndarray, chunk: FeatureChunk, explain: Callable[[np.ndarray], np.ndarray]
 ) -> None:
@@ -259,8 +239,8 @@ def run_predict(
                     x = features(model, chunk)
                     assert model.detector is not None
                     probability = model.detector.predict_proba(x)
-                    why = functools.partial(_explain, model, explainer, x, chunk)
-                    notes = _notes(probability, model.threshold, why) if explain else None
+                    why = functools.partial(explain_rows, model, explainer, x, chunk)
+                    notes = flagged_notes(probability, model.threshold, why) if explain else None
                     writer.write(_table(rows, probability, model.threshold, notes))
                     _update_top(heap, config.predict.top, rows, probability, chunk, why)
                     intrusions += int(np.count_nonzero(probability >= model.threshold))

@@ -15,6 +15,8 @@ Reads artifacts/transform; writes artifacts/train/:
                    matrix, feature importance
   tracking.json    the MLflow run id and registered model version (or why tracking failed)
   best_params.yaml the tuned hyperparameters (only when train tuned)
+With tracking on, the MLflow run gets the metrics, report and, as its `model/`, the model unit
+as a pyfunc model (netsec_cli.tracking), registered as a version of `tracking.registered_model`.
 
 Tuning (`run_train(tune=TuneRequest(...))`, `netsec train --tune`, or `model.optimization.algorithm:
 tpe|random`) runs an Optuna study scored by cross-validation on the training split
@@ -309,9 +311,8 @@ def _track(
         tracked = mlflow_run.finish(
             params=params,
             metrics=scalars,
-            model_files=[files.model_path(config.model.type), files.model_info],
-            artifact_files=[files.metrics, files.report, files.preprocessor, files.schema]
-            + ([files.best_params] if tuning.tuned else []),
+            model_files=files.unit_files(config.model.type),
+            artifact_files=[files.metrics, files.report] + ([files.best_params] if tuning.tuned else []),
         )
     except NetsecError as exc:
         return None, exc

@@ -13,7 +13,8 @@ Formats: delimited text (.csv/.tsv/.txt; encoding, delimiter and header sniffed)
   and numerical columns must hold finite numbers.
 `read_table` (etl) collects the chunks into a typed DataFrame; `open_input` (predict) parses
 each chunk into a `FeatureChunk` of plain arrays; `open_labelled` (evaluate) adds the target
-column. Every problem is an `InputError` naming the file.
+column; `records_chunk` / `frame_chunk` (serve, the MLflow model) apply the same rules to rows
+given as JSON records or a DataFrame. Every problem is an `InputError` naming the file.
 """
 
 from netsec_cli.sources.tabular.chunks import (
@@ -45,6 +46,7 @@ from netsec_cli.sources.tabular.layout import (
 from netsec_cli.sources.tabular.limits import MAX_FIELD_BYTES
 from netsec_cli.sources.tabular.npy import CHUNK_BYTES, chunk_rows
 from netsec_cli.sources.tabular.reader import PredictInput, open_input, open_table
+from netsec_cli.sources.tabular.records import frame_chunk, records_chunk
 from netsec_cli.sources.tabular.table import Block, Table
 from netsec_cli.sources.tabular.text import detect_delimiter
 
@@ -68,6 +70,7 @@ __all__ = [
     "conform_to_schema",
     "detect_delimiter",
     "drop_columns",
+    "frame_chunk",
     "labelled_schema",
     "normal_text",
     "normalise_dtypes",
@@ -76,4 +79,5 @@ __all__ = [
     "open_labelled",
     "open_table",
     "read_table",
+    "records_chunk",
 ]
