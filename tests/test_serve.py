@@ -29,7 +29,7 @@ def _cli_probabilities(project: Project, path: Path) -> np.ndarray:
     return pd.read_csv(out)["probability"].to_numpy()
 
 
-def _post_file(server: Server, path: Path, *, accept: str = "application/json", headers: dict[str, str] | None = None, name: str | None = None):  # noqa: ANN202
+def _post_file(server: Server, path: Path, *, accept: str = "application/json", headers: dict[str, str] | None = None, name: str | None = None):
     with path.open("rb") as handle:
         files = {"file": (name or path.name, handle, "application/octet-stream")}
         return server.client.post("/predict", files=files, headers={"Accept": accept, **(server.auth if headers is None else headers)})
@@ -73,6 +73,13 @@ def test_records_and_every_file_type_score_the_same(serve: Server, ready: Projec
     answer = serve.client.post("/predict", json={"records": records}, headers=serve.auth)
     assert answer.status_code == 200, answer.text
     np.testing.assert_allclose([p["probability"] for p in answer.json()["predictions"]], expected, rtol=0, atol=1e-9)
+    table = {"columns": list(records[0]), "data": [list(record.values()) for record in records]}
+    by_rows = serve.client.post("/predict", json=table, headers=serve.auth)
+    np.testing.assert_allclose([p["probability"] for p in by_rows.json()["predictions"]], expected, rtol=0, atol=1e-9)
+    csv_body = serve.client.post("/predict", content=features.to_csv(index=False).encode(), headers={**serve.auth, "Content-Type": "text/csv"})
+    np.testing.assert_allclose([p["probability"] for p in csv_body.json()["predictions"]], expected, rtol=0, atol=1e-9)
+    bad_csv = serve.client.post("/predict", content=b"duration,bogus\n1,2\n", headers={**serve.auth, "Content-Type": "text/csv"})
+    assert bad_csv.status_code == 400 and bad_csv.json()["detail"].startswith("request body has unknown columns: bogus")
     explained = serve.client.post("/predict?explain=true", json={"records": records[:20]}, headers=serve.auth).json()
     for row in explained["predictions"]:
         assert (row["top_features"] != "") == (row["label"] == "intrusion")
@@ -131,7 +138,13 @@ def test_bad_input_is_400_with_the_cli_message(serve: Server, ready: Project, fl
     wrong = [{**records[0], "bogus": 1}]
     bodies = {
         b"{not json": re.compile(r"the request body is not valid JSON: .+"),
-        json.dumps({"rows": []}).encode(): re.compile(re.escape('the JSON body must be an object {"records": [{column: value, …}, …]}')),
+        json.dumps({"rows": []}).encode(): re.compile(
+            re.escape('the JSON body must be {"records": [{column: value, …}, …]} or {"columns": [column, …], "data": [[value, …], …]}')
+        ),
+        json.dumps({"columns": ["duration"], "data": [[1]]}).encode(): re.compile(re.escape("request body is missing columns of schema 'nsl_kdd': ") + ".+"),
+        json.dumps({"columns": list(records[0]), "data": [list(records[0].values()), [1, 2]]}).encode(): re.compile(
+            re.escape("request body row 1 is not a list of 42 values (one per column)")
+        ),
         json.dumps({"records": wrong}).encode(): re.compile(re.escape("request body has unknown columns: bogus (use the schema's column names)")),
         json.dumps({"records": [records[0], {k: v for k, v in records[1].items() if k != "flag"}]}).encode(): re.compile(
             re.escape("request body record 1 is missing columns of schema 'nsl_kdd': flag")
@@ -153,7 +166,7 @@ def test_unsupported_types_are_415(serve: Server, ready: Project) -> None:
     assert answer.json()["detail"] == "unsupported file type '.exe' for 'flows.exe' (use one of .csv, .tsv, .txt, .parquet, .pq, .npy)"
     plain = serve.client.post("/predict", content=b"0,tcp,http", headers={**serve.auth, "Content-Type": "text/plain"})
     assert plain.status_code == 415
-    assert plain.json()["detail"] == "unsupported media type 'text/plain' (send multipart/form-data with a file, or application/json records)"
+    assert plain.json()["detail"] == "unsupported media type 'text/plain' (send multipart/form-data with a file, application/json records, or text/csv)"
 
 
 def _raw_post(server: Server, head: str, body_chunks: list[bytes]) -> bytes:
@@ -238,7 +251,7 @@ def test_token_guards_predict_train_and_jobs_only(serve: Server, ready: Project,
 
 
 def test_auth_none_is_open_on_loopback_and_refused_elsewhere(ready: Project, flows: pd.DataFrame) -> None:
-    ready.update_config(**{"serve.auth": "none"})
+    ready.update_config(**{"serve.auth": "none", "serve.cors_origins": ["https://siem.example"]})
     assert_error(
         ready.invoke("serve", "--host", "0.0.0.0"),
         2,
@@ -250,6 +263,11 @@ def test_auth_none_is_open_on_loopback_and_refused_elsewhere(ready: Project, flo
         records = {"records": json.loads(flows.drop(columns=["label"]).head(3).to_json(orient="records"))}
         answer = server.client.post("/predict", json=records)
         assert answer.status_code == 200 and answer.json()["rows"] == 3
+        preflight = {"Origin": "https://siem.example", "Access-Control-Request-Method": "POST"}
+        allowed = server.client.options("/predict", headers=preflight)
+        assert allowed.status_code == 200 and allowed.headers["access-control-allow-origin"] == "https://siem.example"
+        other = server.client.options("/predict", headers={**preflight, "Origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in other.headers
     finally:
         server.stop()
 
@@ -308,12 +326,12 @@ def test_openapi_describes_every_route(serve: Server) -> None:
     expected = {"/", "/predict", "/train", "/jobs/{job_id}", "/livez", "/readyz", "/version", "/metrics", "/results/{result_id}.csv"}
     assert expected <= set(paths)
     body = paths["/predict"]["post"]["requestBody"]["content"]
-    assert set(body) == {"multipart/form-data", "application/json"}
+    assert set(body) == {"multipart/form-data", "application/json", "text/csv"}
     responses = paths["/predict"]["post"]["responses"]
     assert {"200", "400", "401", "413", "415", "503"} <= set(responses)
     assert responses["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/PredictResponse")
     assert paths["/train"]["post"]["responses"]["202"]["content"]["application/json"]["schema"]["$ref"].endswith("/JobResponse")
     assert "409" in paths["/train"]["post"]["responses"]
-    assert body["application/json"]["schema"]["required"] == ["records"]
+    assert [shape["required"] for shape in body["application/json"]["schema"]["oneOf"]] == [["records"], ["columns", "data"]]
     assert {"PredictResponse", "JobResponse", "TrainStatus", "VersionResponse", "ErrorResponse"} <= set(spec["components"]["schemas"])
     assert "swagger-ui" in serve.client.get("/docs").text

@@ -52,7 +52,11 @@ def test_train_job_retrains_and_the_server_serves_the_new_model(quick: Project, 
             "a training job of this server is still running (follow it at GET /train)",
             f"another netsec run is using {quick.artifacts} (try again when it has finished, or pass --wait SECONDS)",
         )
-        done = wait_for(lambda: (lambda j: j if j["status"] != "running" else None)(server.client.get(f"/jobs/{job['id']}", headers=server.auth).json()))
+        def finished() -> dict | None:
+            found = server.client.get(f"/jobs/{job['id']}", headers=server.auth).json()
+            return found if found["status"] != "running" else None
+
+        done = wait_for(finished)
         assert done["status"] == "succeeded", done
         assert done["ended_at"] >= done["started_at"] and done["outcome"]["rows"] > 0 and 0.5 < done["outcome"]["accuracy"] <= 1
         status = server.client.get("/train", headers=server.auth).json()

@@ -30,10 +30,33 @@ from netsec_cli.serve.holder import ModelHolder, ServedModel
 from netsec_cli.serve.jobs import TrainJobs
 from netsec_cli.serve.metrics import ServeMetrics
 from netsec_cli.serve.negotiation import answer_kind
-from netsec_cli.serve.predictions import Predictions, TooManyRows, score_file, score_records
+from netsec_cli.serve.predictions import (
+    Predictions,
+    TooManyRows,
+    body_rows,
+    score_body,
+    score_file,
+)
 from netsec_cli.serve.results import ResultStore
-from netsec_cli.serve.schemas import ErrorResponse, Health, JobResponse, PredictResponse, RecordsBody, TrainStatus, VersionResponse
-from netsec_cli.serve.uploads import FormRefused, TooLarge, Unsupported, Upload, receive_json, receive_upload
+from netsec_cli.serve.schemas import (
+    ErrorResponse,
+    Health,
+    JobResponse,
+    PredictResponse,
+    RecordsBody,
+    TableBody,
+    TrainStatus,
+    VersionResponse,
+)
+from netsec_cli.serve.uploads import (
+    FormRefused,
+    TooLarge,
+    Unsupported,
+    Upload,
+    receive_file,
+    receive_json,
+    receive_upload,
+)
 
 log = logging.getLogger("netsec_cli.serve")
 INLINE_ROWS = 256  # requests this small are scored on the event loop: a thread hop costs more
@@ -95,7 +118,8 @@ _PREDICT_BODY = {
                     },
                 }
             },
-            "application/json": {"schema": RecordsBody.model_json_schema()},
+            "application/json": {"schema": {"oneOf": [RecordsBody.model_json_schema(), TableBody.model_json_schema()]}},
+            "text/csv": {"schema": {"type": "string", "description": "flows as CSV with a header row of the schema's column names"}},
         },
     }
 }
@@ -164,23 +188,25 @@ def _routes(app: FastAPI, state: ServeState) -> None:
 
     @app.post("/predict", response_model=PredictResponse, responses={**_ERRORS, 200: {"content": {"text/html": {}, "text/csv": {}}}}, openapi_extra=_PREDICT_BODY, summary="Score flows")
     async def predict(request: Request, explain: Annotated[bool, Query(description="add top_features for intrusions")] = False) -> Response:
-        """A file (multipart field `file`) or JSON `{"records": [...]}`; answers JSON, or HTML or CSV by the Accept header."""
+        """A file (multipart field `file`), or JSON `{"records": [...]}` or `{"columns": [...], "data": [[...]]}`; answers JSON, or HTML or CSV by the Accept header."""
         kind = answer_kind(request.headers.get("accept"))
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media == "multipart/form-data":
             predictions, filename = await _predict_upload(request, state, explain or kind == "html")
+        elif media == "text/csv":
+            state.authorize(request)
+            predictions, filename = await _predict_csv(request, state, explain), "request.csv"
         elif media == "application/json" or media.endswith("+json"):
             state.authorize(request)
             served = state.served()
             body = await receive_json(request.headers, request.stream(), state.config.serve.max_upload_bytes)
-            records = _records(body)
-            if len(records) <= INLINE_ROWS:
-                predictions = score_records(state.config, served, records, explain=explain)
+            if body_rows(body) <= INLINE_ROWS:
+                predictions = score_body(state.config, served, body, explain=explain)
             else:
-                predictions = await run_in_threadpool(score_records, state.config, served, records, explain=explain)
+                predictions = await run_in_threadpool(score_body, state.config, served, body, explain=explain)
             filename = "request"
         else:
-            raise Unsupported(f"unsupported media type {media or '(none)'!r}", hint="send multipart/form-data with a file, or application/json records")
+            raise Unsupported(f"unsupported media type {media or '(none)'!r}", hint="send multipart/form-data with a file, application/json records, or text/csv")
         state.metrics.observe_scores(predictions.served.version, predictions.rows, predictions.intrusions)
         return _answer(state, predictions, kind, filename)
 
@@ -266,10 +292,16 @@ async def _predict_upload(request: Request, state: ServeState, explain: bool) ->
     return predictions, upload.filename
 
 
-def _records(body: Any) -> list[Any]:
-    if not isinstance(body, dict) or not isinstance(body.get("records"), list):
-        raise InputError('the JSON body must be an object {"records": [{column: value, …}, …]}')
-    return list(body["records"])
+async def _predict_csv(request: Request, state: ServeState, explain: bool) -> Predictions:
+    """A raw CSV body (with a header row), read by the CLI's reader like an uploaded .csv."""
+    served = state.served()
+    with tempfile.TemporaryDirectory(prefix="netsec-upload-") as folder:
+        path = await receive_file(request.headers, request.stream(), Path(folder) / "request.csv", state.config.serve.max_upload_bytes)
+        try:
+            return await run_in_threadpool(score_file, state.config, served, path, explain=explain)
+        except InputError as exc:
+            exc.message = exc.message.replace(str(path), "request body")
+            raise
 
 
 def _answer(state: ServeState, predictions: Predictions, kind: str, filename: str) -> Response:

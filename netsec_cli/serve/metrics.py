@@ -53,7 +53,11 @@ class ServeMetrics:
 
     def exposition(self) -> tuple[bytes, str]:
         """The text exposition format and its content type."""
-        from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+        from prometheus_client import (
+            CONTENT_TYPE_LATEST,
+            CollectorRegistry,
+            generate_latest,
+        )
 
         registry: Any = self.registry
         if os.environ.get(MULTIPROCESS_ENV):

@@ -16,6 +16,13 @@ class RecordsBody(BaseModel):
     )
 
 
+class TableBody(BaseModel):
+    """`POST /predict` as JSON, column-oriented (about 6x smaller than records, and faster)."""
+
+    columns: list[str] = Field(description="The schema's column names, in the order of each row's values.")
+    data: list[list[Any]] = Field(description="One list of values per flow (null or \"?\" = missing).")
+
+
 class PredictedRow(BaseModel):
     row: int = Field(description="0-based row index in the input")
     prediction: Literal[0, -1] = Field(description="0 normal, -1 intrusion (as the original API)")

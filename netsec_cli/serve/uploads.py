@@ -79,6 +79,15 @@ async def receive_json(headers: Any, stream: AsyncIterator[bytes], limit: int) -
         raise InputError(f"the request body is not valid JSON: {str(exc).splitlines()[0]}") from None
 
 
+async def receive_file(headers: Any, stream: AsyncIterator[bytes], path: Path, limit: int) -> Path:
+    """A raw body (e.g. `Content-Type: text/csv`) streamed into `path`, within `limit`."""
+    check_declared_length(headers, limit)
+    with path.open("xb") as sink:
+        async for piece in _limited(stream, limit):
+            sink.write(piece)
+    return path
+
+
 def upload_suffix(filename: str) -> str:
     """The file type from a sent file name; Unsupported when netsec cannot read it."""
     match = _SUFFIX.search(filename or "")
@@ -112,7 +121,7 @@ async def receive_upload(
         parser.finalize()
     except (InputError, FormRefused):
         raise
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - python-multipart raises many types for a malformed body
         raise InputError(f"the multipart body is malformed: {type(exc).__name__}") from None
     finally:
         part.close()

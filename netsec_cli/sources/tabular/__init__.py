@@ -46,7 +46,7 @@ from netsec_cli.sources.tabular.layout import (
 from netsec_cli.sources.tabular.limits import MAX_FIELD_BYTES
 from netsec_cli.sources.tabular.npy import CHUNK_BYTES, chunk_rows
 from netsec_cli.sources.tabular.reader import PredictInput, open_input, open_table
-from netsec_cli.sources.tabular.records import frame_chunk, records_chunk
+from netsec_cli.sources.tabular.records import frame_chunk, records_chunk, table_chunk
 from netsec_cli.sources.tabular.table import Block, Table
 from netsec_cli.sources.tabular.text import detect_delimiter
 
@@ -80,4 +80,5 @@ __all__ = [
     "open_table",
     "read_table",
     "records_chunk",
+    "table_chunk",
 ]

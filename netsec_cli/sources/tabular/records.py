@@ -1,27 +1,35 @@
-"""Rows that arrive as values rather than a file: JSON records (`netsec serve`) and DataFrames
-(the MLflow model), checked by the file readers' rules and parsed into a `FeatureChunk`.
+"""Rows that arrive as values rather than a file: JSON records or columns + rows (`netsec serve`)
+and DataFrames (the MLflow model), checked by the file readers' rules into a `FeatureChunk`.
 
 The same column rule (`layout.check_names`: no unknown column, every feature present), the same
 missing-value tokens (JSON `null` and NaN are missing too), the same `input.max_field_bytes`
 limit and the same number parsing as a file, so a row scores the same whichever way it came in.
+When every numeric value is a JSON number or null (the usual case), the numeric features are
+gathered in one pass into one float64 matrix; otherwise each column is parsed as text.
 """
 
 from __future__ import annotations
 
+import math
 import operator
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 from netsec_cli.errors import InputError
 from netsec_cli.schema import Schema
 from netsec_cli.sources.tabular.chunks import FeatureChunk, conform
-from netsec_cli.sources.tabular.layout import check_names, missing_columns, unknown_columns
+from netsec_cli.sources.tabular.layout import (
+    check_names,
+    missing_columns,
+    unknown_columns,
+)
 from netsec_cli.sources.tabular.limits import MAX_FIELD_BYTES, field_too_long
-
-_NUMBERS = {int, float, type(None)}
 
 if TYPE_CHECKING:
     import numpy as np
+
+_NUMBERS = {int, float, type(None)}
 
 
 def records_chunk(origin: str, schema: Schema, records: Sequence[Mapping[str, Any]], *, max_field_bytes: int = MAX_FIELD_BYTES) -> FeatureChunk:
@@ -35,19 +43,28 @@ def records_chunk(origin: str, schema: Schema, records: Sequence[Mapping[str, An
         raise InputError(f"{origin} record 0 is not an object of column: value")
     names = list(first)
     check_names(origin, schema, names, target_optional=True)  # type: ignore[arg-type]
-    expected = first.keys()
-    try:
-        same = all(record.keys() == expected for record in records)
-    except AttributeError:
-        same = False
-    if not same:
+    if not _same_columns(records, first, len(schema.features)):
         _find_different(origin, schema, set(names), records)
-    features = list(schema.features)
-    if len(features) == 1:
-        columns: dict[str, Any] = {features[0]: [record[features[0]] for record in records]}
-    else:
-        columns = dict(zip(features, zip(*map(operator.itemgetter(*features), records)), strict=True))
-    return _chunk(origin, schema, columns, len(records), max_field_bytes)
+    try:
+        return _rows_chunk(origin, schema, records, list(schema.features), max_field_bytes)
+    except KeyError:  # a record of the right size naming another column
+        _find_different(origin, schema, set(names), records)
+        raise
+
+
+def table_chunk(origin: str, schema: Schema, columns: Sequence[Any], data: Sequence[Any], *, max_field_bytes: int = MAX_FIELD_BYTES) -> FeatureChunk:
+    """Column names and rows of values (`{"columns": [...], "data": [[...], ...]}`) as a FeatureChunk."""
+    if not all(isinstance(name, str) for name in columns):
+        raise InputError(f"{origin}: every column name must be a string")
+    check_names(origin, schema, list(columns), target_optional=True)  # type: ignore[arg-type]
+    if not data:
+        raise InputError(f"{origin} holds no rows")
+    width = len(columns)
+    if not all(type(row) is list and len(row) == width for row in data):
+        bad = next(i for i, row in enumerate(data) if type(row) is not list or len(row) != width)
+        raise InputError(f"{origin} row {bad} is not a list of {width} values (one per column)")
+    position = {name: index for index, name in enumerate(columns)}
+    return _rows_chunk(origin, schema, data, [position[name] for name in schema.features], max_field_bytes)
 
 
 def frame_chunk(origin: str, schema: Schema, frame: Any, *, max_field_bytes: int = MAX_FIELD_BYTES) -> FeatureChunk:
@@ -56,8 +73,21 @@ def frame_chunk(origin: str, schema: Schema, frame: Any, *, max_field_bytes: int
     check_names(origin, schema, names, target_optional=True)  # type: ignore[arg-type]
     if len(frame) == 0:
         raise InputError(f"{origin} holds no data rows")
-    columns = {name: frame[name].to_numpy() for name in schema.features}
-    return _chunk(origin, schema, columns, len(frame), max_field_bytes)
+    numerical = set(schema.numerical)
+    columns = {name: _array(origin, name, frame[name].to_numpy(), name in numerical, max_field_bytes) for name in schema.features}
+    return conform(origin, schema, columns, 0)  # type: ignore[arg-type]
+
+
+def _same_columns(records: Sequence[Any], first: Mapping[str, Any], features: int) -> bool:
+    """Whether every record names the columns of `first` (cheaply: by count when `first` holds
+    exactly the features, as each record is then checked to hold every feature when read)."""
+    try:
+        if len(first) == features:
+            return all(len(record) == features for record in records) and all(isinstance(r, Mapping) for r in records)
+        expected = first.keys()
+        return all(record.keys() == expected for record in records)
+    except (AttributeError, TypeError):
+        return False
 
 
 def _find_different(origin: str, schema: Schema, expected: set[str], records: Sequence[Any]) -> None:
@@ -79,10 +109,34 @@ def _different_columns(where: str, schema: Schema, expected: set[str], record: M
     raise InputError(f"{where} names other columns than record 0", hint="every record must name the same columns")
 
 
-def _chunk(origin: str, schema: Schema, columns: dict[str, Any], rows: int, limit: int) -> FeatureChunk:
+def _gather(rows: Sequence[Any], keys: list[Hashable]) -> list[tuple[Any, ...]]:
+    """The values at `keys` of every row, as one tuple per row."""
+    if len(keys) == 1:
+        return [(value,) for value in map(operator.itemgetter(keys[0]), rows)]
+    return list(map(operator.itemgetter(*keys), rows))
+
+
+def _rows_chunk(origin: str, schema: Schema, rows: Sequence[Any], keys: list[Hashable], limit: int) -> FeatureChunk:
+    """Rows (mappings or lists) read at `keys` (one per schema feature) into a FeatureChunk."""
+    import numpy as np
+
     numerical = set(schema.numerical)
-    arrays = {name: _array(origin, name, values, name in numerical, limit) for name, values in columns.items()}
-    return conform(origin, schema, arrays, 0)  # type: ignore[arg-type]
+    key_of = dict(zip(schema.features, keys, strict=True))
+    numeric_names = [name for name in schema.features if name in numerical]
+    columns: dict[str, Any] = {}
+    numeric = None
+    if numeric_names:
+        values = _gather(rows, [key_of[name] for name in numeric_names])
+        if set(map(type, chain.from_iterable(values))) <= _NUMBERS:
+            numeric = np.array(values, dtype=np.float64).reshape(len(rows), len(numeric_names))  # null: NaN
+            columns.update({name: numeric[:, j] for j, name in enumerate(numeric_names)})
+        else:
+            transposed = list(zip(*values, strict=True))
+            columns.update({name: _array(origin, name, list(transposed[j]), True, limit) for j, name in enumerate(numeric_names)})
+    for name in schema.features:
+        if name not in numerical:
+            columns[name] = _array(origin, name, list(map(operator.itemgetter(key_of[name]), rows)), False, limit)
+    return conform(origin, schema, columns, 0, numeric)  # type: ignore[arg-type]
 
 
 def _array(origin: str, column: str, values: Any, numeric: bool, limit: int) -> np.ndarray:
@@ -111,7 +165,7 @@ def _text(origin: str, column: str, row: int, value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
-        return "" if value != value else repr(value)
+        return "" if math.isnan(value) else repr(value)
     if isinstance(value, (bool, dict, list)):
         kind = {bool: "a boolean", dict: "an object", list: "a list"}.get(type(value), type(value).__name__)
         raise InputError(f"{origin}: column {column!r} row {row}: {kind} is not a value", hint="values are numbers, strings or null")
