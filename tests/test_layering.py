@@ -56,3 +56,19 @@ def test_import_contracts_hold() -> None:
 def test_no_module_over_400_lines() -> None:
     long = {str(p.relative_to(PACKAGE)): n for p in PACKAGE.rglob("*.py") if (n := len(p.read_text().splitlines())) > 400}
     assert long == {}
+
+
+def test_no_source_file_is_ignored_by_git() -> None:
+    """A .gitignore pattern must never hide a module, test or script (a fresh clone would lack it)."""
+    import shutil
+    import subprocess
+
+    import pytest
+
+    root = PACKAGE.parent
+    if shutil.which("git") is None or not (root / ".git").exists():
+        pytest.skip("not a git checkout")
+    sources = [str(p.relative_to(root)) for folder in ("netsec_cli", "tests", "scripts") for p in (root / folder).rglob("*.py")]
+    sources = [s for s in sources if "__pycache__" not in s]
+    ignored = subprocess.run(["git", "check-ignore", "--no-index", "--stdin"], input="\n".join(sources), capture_output=True, text=True, cwd=root)
+    assert ignored.stdout.split() == [], f"ignored by .gitignore: {ignored.stdout.split()}"
