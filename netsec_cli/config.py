@@ -71,6 +71,7 @@ class ValidationConfig(Section):
 class TransformConfig(Section):
     imputer_neighbors: int = Field(default=3, ge=1)
     imputer_max_rows: int = Field(default=10000, ge=1)
+    fit_max_rows: int = Field(default=500_000, ge=1)
     scaler: Literal["robust", "standard", "none"] = "robust"
     smote: bool = False
     smote_seed: int = 42
@@ -209,7 +210,7 @@ def available_cpus() -> int:
 
 
 class ComputeConfig(Section):
-    """`compute.threads`: threads XGBoost/CatBoost use to fit and score (auto: the available CPUs)."""
+    """`compute.threads`: threads XGBoost/CatBoost use to fit and score, and transform's KNN imputation (auto: the available CPUs)."""
 
     threads: Literal["auto"] | int = "auto"
 

@@ -183,3 +183,110 @@ def test_transform_refuses_modified_etl_artifacts(project: Project) -> None:
     assert result.exit_code == 2
     assert "changed since they were written (train.parquet)" in result.stderr
     assert not (project.artifacts / "transform").exists()
+
+
+def _reference(project: Project) -> tuple[dict[str, np.ndarray], pd.DataFrame, Schema]:
+    """The whole-frame transform (scikit-learn on the whole splits, the code before chunking)."""
+    from netsec_cli.config import load_config
+    from netsec_cli.stages.transform import binary_target
+
+    config = load_config(project.config_path)
+    etl = project.artifacts / "etl"
+    schema = Schema.load(etl / "schema.yaml")
+    train, test = pd.read_parquet(etl / "train.parquet"), pd.read_parquet(etl / "test.parquet")
+    train_x = feature_frame(schema, train)
+    fitted = fit_preprocessor(schema, config.transform, train_x, seed=config.split.seed)
+    arrays = {
+        "X_train": transform_features(fitted, train_x),
+        "X_test": transform_features(fitted, feature_frame(schema, test)),
+        "y_train": binary_target(schema, train),
+        "y_test": binary_target(schema, test),
+    }
+    return arrays, train_x, schema
+
+
+def _arrays(project: Project) -> dict[str, np.ndarray]:
+    folder = project.artifacts / "transform"
+    return {name: np.load(folder / f"{name}.npy", allow_pickle=False) for name in ("X_train", "X_test", "y_train", "y_test")}
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"transform.categorical_encoding": "onehot", "transform.scaler": "standard", "transform.imputer_max_rows": 500}],
+)
+def test_chunked_transform_equals_whole_frame_transform_whatever_the_chunk_size(project: Project, options: dict[str, object]) -> None:
+    project.update_config(**options)
+    assert project.invoke("etl", "--source", "synthetic").exit_code == 0
+    expected, train_x, schema = _reference(project)
+    assert train_x[[c for c in schema.features if c in schema.numerical]].isna().any().any(), "the KNN imputer should work"
+    for chunk_size in (1_000, 1_000_000):
+        project.update_config(**{"predict.chunk_size": chunk_size})
+        result = project.invoke("transform", "--json")
+        assert result.exit_code == 0, result.output
+        got = _arrays(project)
+        for name, want in expected.items():
+            assert got[name].dtype == want.dtype and np.array_equal(got[name], want), (chunk_size, name)
+        loaded = load_preprocessor(project.artifacts / "transform" / "preprocessor.skops")
+        assert np.array_equal(transform_features(loaded, train_x), expected["X_train"])
+        info = json.loads((project.artifacts / "transform" / "transform.json").read_text())
+        assert info["fit_rows"] == info["train_rows"] == 2400
+
+
+def test_fit_uses_a_seeded_sample_above_fit_max_rows(project: Project) -> None:
+    from netsec_cli.stages.transform import sample_rows
+
+    project.update_config(**{"transform.fit_max_rows": 1_000})
+    assert project.invoke("etl", "--source", "synthetic").exit_code == 0
+    whole, train_x, schema = _reference(project)
+    chosen = sample_rows(2400, 1_000, seed=42)
+    assert chosen is not None and len(np.unique(chosen)) == 1_000 and np.array_equal(chosen, sample_rows(2400, 1_000, seed=42))
+    sampled = fit_preprocessor(schema, TransformConfig(fit_max_rows=1_000), train_x.iloc[chosen].reset_index(drop=True), seed=42)
+    centres = []
+    for chunk_size in (1_000, 1_000_000, 1_000):
+        project.update_config(**{"predict.chunk_size": chunk_size})
+        assert project.invoke("transform").exit_code == 0
+        got = _arrays(project)
+        assert np.array_equal(got["X_train"], transform_features(sampled, train_x))
+        assert np.array_equal(got["y_train"], whole["y_train"]) and np.array_equal(got["y_test"], whole["y_test"])
+        loaded = load_preprocessor(project.artifacts / "transform" / "preprocessor.skops")
+        centres.append(loaded.named_transformers_["num"].named_steps["scale"].center_)
+        assert json.loads((project.artifacts / "transform" / "transform.json").read_text())["fit_rows"] == 1_000
+    assert all(np.array_equal(centre, centres[0]) for centre in centres)  # the same sample every run
+    assert not np.array_equal(got["X_train"], whole["X_train"])  # ... which is not the whole split
+
+
+def test_smote_above_fit_max_rows_is_refused(project: Project) -> None:
+    from tests.helpers import assert_error
+
+    project.update_config(
+        **{"transform.smote": True, "transform.categorical_encoding": "onehot", "transform.fit_max_rows": 2_399}
+    )
+    assert project.invoke("etl", "--source", "synthetic").exit_code == 0
+    assert_error(
+        project.invoke("transform"),
+        2,
+        "Error: SMOTE needs the whole training matrix in memory: the training split has 2,400 rows, more than "
+        "transform.fit_max_rows (2,399) (set transform.smote: false, or raise transform.fit_max_rows if the "
+        "matrix fits in memory)",
+    )
+    assert not (project.artifacts / "transform").exists()
+    project.update_config(**{"transform.fit_max_rows": 2_400})
+    assert project.invoke("transform").exit_code == 0
+
+
+def test_knn_transform_equals_the_imputer_with_ties_and_empty_rows() -> None:
+    from sklearn.impute import KNNImputer
+
+    from netsec_cli.preprocessing.knn import BLOCK_ROWS, knn_transform
+
+    rng = np.random.default_rng(3)
+    fit = rng.integers(0, 4, (400, 5)).astype(float)  # few distinct values: many equal distances
+    fit[rng.random(fit.shape) < 0.05] = np.nan
+    rows = rng.integers(0, 4, (BLOCK_ROWS + 300, 5)).astype(float)
+    rows[rng.random(rows.shape) < 0.3] = np.nan
+    rows[7] = np.nan  # nothing to measure a distance with: the column means
+    columns = [f"c{i}" for i in range(5)]
+    for neighbours in (1, 3, 7):
+        imputer = KNNImputer(n_neighbors=neighbours, keep_empty_features=True).fit(pd.DataFrame(fit, columns=columns))
+        expected = imputer.transform(pd.DataFrame(rows, columns=columns))
+        assert np.array_equal(knn_transform(imputer, rows, columns), expected)

@@ -1,6 +1,7 @@
 """The preprocessor: `build` (from the schema and `transform:` options), `store` (skops file,
-loaded with a trust list, never unpickled), `fast` (the array fast path predict uses) and
-`explain` (model contributions mapped back onto the input columns, for per-flow explanations)."""
+loaded with a trust list, never unpickled), `fast` (the array fast path predict and transform
+use), `knn` (the KNN imputer applied to rows with gaps, value for value, faster) and `explain`
+(model contributions mapped back onto the input columns, for per-flow explanations)."""
 
 from netsec_cli.preprocessing.build import (
     build_preprocessor,

@@ -12,7 +12,8 @@ DataFrame whose columns are `schema.features`.
 
 KNNImputer keeps its whole fit matrix and its cost grows with (rows with gaps) x (fit rows), so
 its neighbours come from a seeded sample of at most `transform.imputer_max_rows` training rows
-(default 10,000); scaling and encoding are fitted on the full training split.
+(default 10,000); scaling and encoding are fitted on the frame given (the transform stage passes
+the training split, or a seeded sample of `transform.fit_max_rows` rows of it).
 """
 
 from __future__ import annotations
@@ -77,31 +78,52 @@ def build_preprocessor(schema: Schema, options: TransformConfig) -> ColumnTransf
 
 
 def fit_preprocessor(
-    schema: Schema, options: TransformConfig, frame: pd.DataFrame, *, seed: int = 42
+    schema: Schema,
+    options: TransformConfig,
+    frame: pd.DataFrame,
+    *,
+    seed: int = 42,
+    imputed: dict[bytes, np.ndarray] | None = None,
+    threads: int = 1,
 ) -> ColumnTransformer:
     """Fit on the training features; the KNN imputer's neighbours come from a bounded sample.
 
-    The ColumnTransformer is fitted with a median imputer standing in for KNN, then the KNN
+    The ColumnTransformer's columns are fitted with cheap numeric stand-ins (a constant imputer,
+    no scaler; the spec keeps the median imputer and the scaler, as it always has), then the KNN
     imputer is fitted on at most `imputer_max_rows` rows and the scaler refitted on the
     KNN-imputed training data, so the cost is (rows with gaps) x (sample) rather than n squared.
+    The rows imputed for that (on `threads` threads) are added to `imputed` (row bytes -> imputed
+    row, see `knn`), so a `FastTransform` seeded with it does not impute them again.
     """
+    import numpy as np
     from sklearn.base import clone
     from sklearn.impute import KNNImputer, SimpleImputer
 
+    from netsec_cli.preprocessing.knn import IMPUTED_CACHE_ROWS, impute_gaps
+
     preprocessor = build_preprocessor(schema, options)
     features = frame[schema.features]
-    has_numeric = any(name == "num" for name, _, _ in preprocessor.transformers)
-    if has_numeric:
-        preprocessor.set_params(num__impute=SimpleImputer(strategy="median", keep_empty_features=True))
+    spec = {name: part for name, part, _ in preprocessor.transformers}.get("num")
+    scaler = spec.steps[1][1] if spec is not None and len(spec.steps) > 1 else None
+    if spec is not None:  # cheap stand-ins while the columns are fitted; both replaced below
+        preprocessor.set_params(num__impute=SimpleImputer(strategy="constant", fill_value=0.0, keep_empty_features=True))
+        if scaler is not None:
+            preprocessor.set_params(num__scale="passthrough")
     preprocessor.fit(features)
-    if has_numeric:
+    if spec is not None:
+        preprocessor.set_params(num__impute=SimpleImputer(strategy="median", keep_empty_features=True))
+        if scaler is not None:
+            preprocessor.set_params(num__scale=scaler)
         pipeline = preprocessor.named_transformers_["num"]
-        numeric = features[preprocessor.transformers_[0][2]]
+        columns = list(preprocessor.transformers_[0][2])
+        numeric = features[columns]
         sample = numeric.sample(n=min(len(numeric), options.imputer_max_rows), random_state=seed)
         imputer = KNNImputer(n_neighbors=options.imputer_neighbors, keep_empty_features=True).fit(sample)
         steps: list[tuple[str, Any]] = [("impute", imputer)]
-        if len(pipeline.steps) > 1:
-            steps.append(("scale", clone(pipeline.steps[1][1]).fit(imputer.transform(numeric))))
+        if scaler is not None:
+            values = numeric.to_numpy(dtype=np.float64, copy=True)  # the layout KNNImputer.transform gives
+            impute_gaps(imputer, values, columns, {} if imputed is None else imputed, IMPUTED_CACHE_ROWS, threads)
+            steps.append(("scale", clone(scaler).fit(values)))
         pipeline.steps = steps
     return preprocessor
 

@@ -9,14 +9,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 from netsec_cli.preprocessing.build import transform_features
+from netsec_cli.preprocessing.knn import IMPUTED_CACHE_ROWS, impute_gaps
 
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
     from sklearn.compose import ColumnTransformer
-
-# Imputed rows FastTransform remembers across chunks (each 8 bytes x numeric columns, twice).
-IMPUTED_CACHE_ROWS = 50_000
 
 
 class FastTransform:
@@ -25,7 +23,8 @@ class FastTransform:
     Built by `fast_transform`; it skips the DataFrame and object-array round trips of the
     scikit-learn path. Numeric part: rows without missing values skip the KNN imputer (as
     scikit-learn does); rows with gaps are de-duplicated and only the distinct ones go through the
-    fitted KNNImputer (each row's imputation depends only on that row and the fit data); later
+    fitted KNNImputer (`knn.impute_gaps`, value for value; each row's imputation depends only on
+    that row and the fit data); later
     steps (the scaler) run their own `transform`. Imputed rows are remembered across chunks (up to
     `IMPUTED_CACHE_ROWS`), so a gap pattern seen before is not imputed again. Categorical part: most-frequent fill and one-hot
     encoding are looked up from the fitted `statistics_` and `categories_` with a sorted search,
@@ -35,9 +34,11 @@ class FastTransform:
     distinct value and taken by code, so no fixed-width unicode is ever built from it.
     """
 
-    def __init__(self, preprocessor: ColumnTransformer) -> None:
-
-        self._imputed: dict[bytes, np.ndarray] = {}
+    def __init__(
+        self, preprocessor: ColumnTransformer, imputed: dict[bytes, np.ndarray] | None = None, threads: int = 1
+    ) -> None:
+        self._imputed: dict[bytes, np.ndarray] = {} if imputed is None else imputed
+        self._threads = threads
         self.width = int(max((s.stop for s in preprocessor.output_indices_.values()), default=0))
         self.numeric_columns: list[str] = []
         self.categorical_columns: list[str] = []
@@ -71,7 +72,7 @@ class FastTransform:
         out = np.zeros((rows, self.width), dtype=np.float32)
         if self._numeric is not None:
             where, imputer, steps = self._numeric
-            out[:, where] = _numeric_part(numeric, imputer, steps, self.numeric_columns, self._imputed)
+            out[:, where] = _numeric_part(numeric, imputer, steps, self.numeric_columns, self._imputed, self._threads)
         for plan, index, (values, missing) in zip(self._categorical, self._category_index, categorical, strict=True):
             offset, fill, ordered, positions = plan
             if hasattr(values, "codes"):  # CodedText: one lookup per distinct value, then by code
@@ -112,28 +113,15 @@ def _numeric_plan(pipeline: Any, where: slice) -> tuple[slice, Any, list[Any]]:
 
 
 def _numeric_part(
-    numeric: np.ndarray, imputer: Any, steps: list[Any], columns: list[str], cache: dict[bytes, np.ndarray]
+    numeric: np.ndarray, imputer: Any, steps: list[Any], columns: list[str], cache: dict[bytes, np.ndarray], threads: int
 ) -> np.ndarray:
     """Impute (distinct rows with gaps only, remembered across chunks in `cache`) then the later steps."""
     import warnings
 
     import numpy as np
-    import pandas as pd
 
     values = np.array(numeric, dtype=np.float64, order="C")
-    gaps = np.flatnonzero(np.isnan(values).any(axis=1))
-    if len(gaps):
-        rows = np.ascontiguousarray(values[gaps])
-        keys = rows.view(np.dtype((np.void, rows.shape[1] * rows.itemsize))).ravel()
-        unique, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-        names = [key.tobytes() for key in unique]
-        new = [i for i, name in enumerate(names) if name not in cache]
-        if new:
-            imputed = np.asarray(imputer.transform(pd.DataFrame(rows[first[new]], columns=columns)), dtype=np.float64)
-            if len(cache) + len(new) > IMPUTED_CACHE_ROWS:
-                cache.clear()
-            cache.update(zip((names[i] for i in new), imputed, strict=True))
-        values[gaps] = np.stack([cache[name] for name in names])[inverse.ravel()]
+    impute_gaps(imputer, values, columns, cache, IMPUTED_CACHE_ROWS, threads)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="X does not have valid feature names")
         for step in steps:
@@ -220,10 +208,13 @@ def chunk_features(preprocessor: ColumnTransformer, fast: FastTransform | None, 
     return np.ascontiguousarray(fast.transform(numeric, categorical), dtype=np.float32)
 
 
-def fast_transform(preprocessor: ColumnTransformer) -> FastTransform | None:
+def fast_transform(
+    preprocessor: ColumnTransformer, imputed: dict[bytes, np.ndarray] | None = None, threads: int = 1
+) -> FastTransform | None:
     """A `FastTransform` for a netsec-built preprocessor, or None when its structure is not the
-    known one (callers then use `transform_features` on a DataFrame)."""
+    known one (callers then use `transform_features` on a DataFrame). `imputed` seeds its cache of
+    imputed rows (row bytes -> imputed row, as `fit_preprocessor` fills it); `threads` impute."""
     try:
-        return FastTransform(preprocessor)
+        return FastTransform(preprocessor, imputed, threads)
     except (ValueError, AttributeError, TypeError):
         return None
