@@ -4,8 +4,9 @@ and DataFrames (the MLflow model), checked by the file readers' rules into a `Fe
 The same column rule (`layout.check_names`: no unknown column, every feature present), the same
 missing-value tokens (JSON `null` and NaN are missing too), the same `input.max_field_bytes`
 limit and the same number parsing as a file, so a row scores the same whichever way it came in.
-When every numeric value is a JSON number or null (the usual case), the numeric features are
-gathered in one pass into one float64 matrix; otherwise each column is parsed as text.
+The numeric features are gathered in one pass into one float64 matrix when numpy can convert
+every value (numbers, null as missing, number text; JSON true/false count as 1/0 there); otherwise
+(a missing-value token such as "?", a word, a list) each column is parsed by the text rules.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Hashable, Mapping, Sequence
-from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 from netsec_cli.errors import InputError
@@ -127,8 +127,11 @@ def _rows_chunk(origin: str, schema: Schema, rows: Sequence[Any], keys: list[Has
     numeric = None
     if numeric_names:
         values = _gather(rows, [key_of[name] for name in numeric_names])
-        if set(map(type, chain.from_iterable(values))) <= _NUMBERS:
-            numeric = np.array(values, dtype=np.float64).reshape(len(rows), len(numeric_names))  # null: NaN
+        try:  # numbers, null (NaN) and number text parse at once; anything else takes the text path
+            numeric = np.array(values, dtype=np.float64).reshape(len(rows), len(numeric_names))
+        except (TypeError, ValueError):
+            numeric = None
+        if numeric is not None:
             columns.update({name: numeric[:, j] for j, name in enumerate(numeric_names)})
         else:
             transposed = list(zip(*values, strict=True))
