@@ -66,6 +66,7 @@ class ValidationConfig(Section):
     categorical_test: Literal["chi2", "psi"] = "chi2"
     psi_threshold: float = 0.2
     fail_on_drift: bool = True
+    sample_rows: int = Field(default=200_000, ge=1000)
 
 
 class TransformConfig(Section):
@@ -114,9 +115,7 @@ class ModelConfig(Section):
             "tree_method": "hist",
         }
     )
-    catboost: dict[str, Any] = Field(
-        default_factory=lambda: {"iterations": 600, "depth": 6, "learning_rate": 0.1, "l2_leaf_reg": 3.0}
-    )
+    catboost: dict[str, Any] = Field(default_factory=lambda: {"iterations": 600, "depth": 6, "learning_rate": 0.1, "l2_leaf_reg": 3.0})
     early_stopping_rounds: int = Field(default=30, ge=1)
     validation_fraction: float = Field(default=0.1, gt=0.0, lt=0.5)
     seed: int = 42

@@ -10,7 +10,7 @@ PSI threshold and takes no part in the correction.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -59,22 +59,29 @@ def benjamini_hochberg(p_values: Sequence[float]) -> list[float]:
 
 def ks_test(reference: pd.Series, current: pd.Series) -> tuple[float, float]:
     """KS statistic and p-value on the non-missing values (no data on a side: no evidence, p = 1)."""
+    return ks_arrays(reference.to_numpy(dtype=float, na_value=np.nan), current.to_numpy(dtype=float, na_value=np.nan))
+
+
+def ks_arrays(reference: np.ndarray, current: np.ndarray) -> tuple[float, float]:
+    """`ks_test` on float arrays, NaN meaning missing."""
     from scipy.stats import ks_2samp
 
-    a = reference.dropna().to_numpy(dtype=float)
-    b = current.dropna().to_numpy(dtype=float)
+    a, b = reference[~np.isnan(reference)], current[~np.isnan(current)]
     if len(a) == 0 or len(b) == 0:
         return 0.0, 1.0
     result = ks_2samp(a, b)
     return float(result.statistic), float(result.pvalue)
 
 
-def _category_counts(reference: pd.Series, current: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Counts per category on each side, rare categories pooled into one bucket."""
+def value_counts(values: pd.Series) -> pd.Series:
+    """Counts per non-missing value, keyed by its string (the tables below start from these)."""
+    return values.dropna().astype("string").value_counts()
+
+
+def _category_counts(ref: pd.Series, cur: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Counts per category on each side (from `value_counts`), rare categories pooled into one bucket."""
     import pandas as pd
 
-    ref = reference.dropna().astype("string").value_counts()
-    cur = current.dropna().astype("string").value_counts()
     table = pd.concat([ref, cur], axis=1, keys=["ref", "cur"]).fillna(0)
     rare = table.sum(axis=1) < RARE_COUNT
     if rare.any():
@@ -85,6 +92,11 @@ def _category_counts(reference: pd.Series, current: pd.Series) -> tuple[np.ndarr
 
 def chi2_test(reference: pd.Series, current: pd.Series) -> tuple[float, float]:
     """Chi-square statistic and p-value of category frequencies (one category only: p = 1)."""
+    return chi2_counts(value_counts(reference), value_counts(current))
+
+
+def chi2_counts(reference: pd.Series, current: pd.Series) -> tuple[float, float]:
+    """`chi2_test` from the two sides' `value_counts`."""
     from scipy.stats import chi2_contingency
 
     ref, cur = _category_counts(reference, current)
@@ -98,6 +110,11 @@ def chi2_test(reference: pd.Series, current: pd.Series) -> tuple[float, float]:
 
 def psi(reference: pd.Series, current: pd.Series) -> float:
     """Population Stability Index of category frequencies (0 = identical; > 0.2 is a large shift)."""
+    return psi_counts(value_counts(reference), value_counts(current))
+
+
+def psi_counts(reference: pd.Series, current: pd.Series) -> float:
+    """`psi` from the two sides' `value_counts`."""
     ref, cur = _category_counts(reference, current)
     if ref.sum() == 0 or cur.sum() == 0:
         return 0.0
@@ -117,16 +134,33 @@ def column_drift(
     psi_threshold: float = 0.2,
 ) -> list[ColumnDrift]:
     """Test every listed column; p-value tests are BH-corrected and drift when adjusted p < alpha."""
+    numeric = {
+        c: (reference[c].to_numpy(dtype=float, na_value=np.nan), current[c].to_numpy(dtype=float, na_value=np.nan))
+        for c in numerical
+    }
+    counts = {c: (value_counts(reference[c]), value_counts(current[c])) for c in categorical}
+    return drift_tests(numeric, counts, alpha=alpha, categorical_test=categorical_test, psi_threshold=psi_threshold)
+
+
+def drift_tests(
+    numerical: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    categorical: Mapping[str, tuple[pd.Series, pd.Series]],
+    *,
+    alpha: float,
+    categorical_test: CategoricalTest = "chi2",
+    psi_threshold: float = 0.2,
+) -> list[ColumnDrift]:
+    """`column_drift` from float arrays (NaN missing) per numeric column and `value_counts` per categorical one."""
     results: list[ColumnDrift] = []
-    for column in numerical:
-        statistic, p_value = ks_test(reference[column], current[column])
+    for column, (ref_values, cur_values) in numerical.items():
+        statistic, p_value = ks_arrays(ref_values, cur_values)
         results.append(ColumnDrift(column, "numerical", "ks", statistic, p_value, None, False))
-    for column in categorical:
+    for column, (ref_counts, cur_counts) in categorical.items():
         if categorical_test == "psi":
-            score = psi(reference[column], current[column])
+            score = psi_counts(ref_counts, cur_counts)
             results.append(ColumnDrift(column, "categorical", "psi", score, None, None, score >= psi_threshold))
         else:
-            statistic, p_value = chi2_test(reference[column], current[column])
+            statistic, p_value = chi2_counts(ref_counts, cur_counts)
             results.append(ColumnDrift(column, "categorical", "chi2", statistic, p_value, None, False))
     tested = [r for r in results if r.p_value is not None]
     for result, adjusted in zip(tested, benjamini_hochberg([r.p_value for r in tested])):  # type: ignore[misc]

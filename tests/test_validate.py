@@ -203,3 +203,110 @@ def test_categorical_tests() -> None:
     assert psi(same, same) == pytest.approx(0.0)
     assert psi(same, shifted) > 0.2
     assert chi2_test(pd.Series(["a"] * 10), pd.Series(["a"] * 5)) == (0.0, 1.0)
+
+
+def _damage(frame: pd.DataFrame) -> pd.DataFrame:
+    """Shifted columns, gaps in a float column, unseen services: every kind of figure in the report."""
+    frame = _shift(frame)
+    frame.loc[frame.index[::9], "serror_rate"] = np.nan
+    frame.loc[frame.index[:3], "service"] = " gopher_new"
+    return frame
+
+
+def _report_without_time(project: Project) -> dict:
+    return {k: v for k, v in _report(project).items() if k != "created"}
+
+
+def test_report_is_the_same_whatever_the_chunk_size(project: Project) -> None:
+    _etl(project, "-s", "synthetic")
+    _rewrite_test_split(project, _damage)
+    reports = []
+    for chunk_size in (7, 1_000_000):
+        project.update_config(**{"predict.chunk_size": chunk_size})
+        project.invoke("validate", "--json")
+        reports.append(_report_without_time(project))
+    assert reports[0] == reports[1]
+    assert reports[0]["sampling"] == {
+        "sample_rows": 200_000,
+        "seed": 42,
+        "train_sampled": False,
+        "test_sampled": False,
+        "train_sample_size": reports[0]["train_rows"],
+        "test_sample_size": reports[0]["test_rows"],
+    }
+    assert reports[0]["settings"]["sample_rows"] == 200_000
+    assert {w["column"] for w in reports[0]["warnings"]} >= SHIFTED | {"service"}
+
+
+def test_a_sampled_run_says_so_and_repeats_exactly(project: Project) -> None:
+    project.update_config(**{"validation.sample_rows": 1000, "validation.drift_share": 0.03})
+    _etl(project, "-s", "synthetic")
+    _rewrite_test_split(project, _shift)
+    reports = []
+    for chunk_size in (100_000, 100_000, 13):
+        project.update_config(**{"predict.chunk_size": chunk_size})
+        assert project.invoke("validate", "--json").exit_code == 3
+        reports.append(_report_without_time(project))
+    assert reports[0] == reports[1] == reports[2]
+    sampling = reports[0]["sampling"]
+    assert sampling["train_sampled"] is True and sampling["test_sampled"] is False
+    assert sampling["train_sample_size"] == 1000 and sampling["test_sample_size"] == reports[0]["test_rows"] == 600
+    assert reports[0]["train_rows"] == 2400  # counts cover every row, only KS sees the sample
+    assert set(reports[0]["drifted_columns"]) == SHIFTED
+
+
+def test_an_unsampled_run_equals_the_whole_frame_tests(project: Project) -> None:
+    _etl(project, "-s", "synthetic")
+    _rewrite_test_split(project, _damage)
+    project.update_config(**{"predict.chunk_size": 50})
+    project.invoke("validate", "--json")
+    report = _report(project)
+    train = pd.read_parquet(project.artifacts / "etl" / "train.parquet")
+    test = pd.read_parquet(project.artifacts / "etl" / "test.parquet")
+    tested = [row["column"] for row in report["drift"]]
+    numerical = [r["column"] for r in report["drift"] if r["kind"] == "numerical"]
+    categorical = [r["column"] for r in report["drift"] if r["kind"] == "categorical"]
+    assert "serror_rate" in numerical and "service" in categorical and len(tested) == 41
+    expected = column_drift(train, test, numerical, categorical, alpha=0.05)
+    got = {row["column"]: row for row in report["drift"]}
+    for r in expected:
+        row = got[r.column]
+        assert (row["statistic"], row["p_value"], row["p_adjusted"], row["drifted"]) == (
+            round(r.statistic, 6),
+            r.p_value,
+            r.p_adjusted,
+            r.drifted,
+        )
+    outside = test["service"].str.strip()
+    outside = outside[~outside.isin(train["service"].unique())]
+    unseen = next(w for w in report["warnings"] if w["check"] == "unseen_values")
+    assert unseen["detail"].startswith(f"{len(outside)} test rows ({len(outside) / len(test):.2%})")
+
+
+def test_streamed_counts_equal_the_frame_ones(tmp_path: Path) -> None:
+    from netsec_cli.drift import value_counts
+    from netsec_cli.split_stats import scan_parquet
+
+    frame = pd.DataFrame(
+        {
+            "code": pd.array([3, None, 1, 3, 2, None, 1, 3], dtype="Int64"),
+            "word": ["b", "a", None, "b", " a", "c", "a", "b"],
+            "x": [0.5, np.nan, 1.5, 2.5, np.nan, 3.5, 4.5, 5.5],
+        }
+    )
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pandas_file, arrow_file = tmp_path / "pandas.parquet", tmp_path / "arrow.parquet"
+    frame.to_parquet(pandas_file, index=False)  # Int64 with gaps reads back as Int64
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None), arrow_file)  # as float64
+    for path in (pandas_file, arrow_file):
+        whole = pd.read_parquet(path)
+        for batch_size in (1, 3, 100):
+            stats = scan_parquet(path, counted=["code", "word"], numeric=["x", "code"], sample_rows=1000, seed=0, batch_size=batch_size)
+            assert stats.rows == 8 and not stats.sampled
+            assert stats.nulls == whole.isna().sum().to_dict()
+            for column in ("code", "word"):
+                pd.testing.assert_series_equal(stats.string_counts(column), value_counts(whole[column]), check_dtype=False)
+            np.testing.assert_array_equal(stats.sample["x"], whole["x"].to_numpy(dtype=float))
+            np.testing.assert_array_equal(stats.sample["code"], whole["code"].to_numpy(dtype=float, na_value=np.nan))

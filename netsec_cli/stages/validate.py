@@ -15,6 +15,10 @@ Warnings (reported, never failing):
     `fail_on_drift` is false.
 Drift: KS for numeric features, chi-square (or PSI) for categorical ones, BH-corrected; a column
 drifts when its adjusted p-value is below `agents.drift_detection_agent.threshold`.
+Each split is read once in batches of `predict.chunk_size` rows (`split_stats.scan_parquet`): counts,
+nulls and category counts cover every row; KS runs on a seeded sample of at most
+`validation.sample_rows` rows per split (the whole split when it is smaller, so small data gives
+exactly the whole-column figures); the report's `sampling` block says which.
 `artifacts/validate/report.json` is written whether validation passes or fails.
 """
 
@@ -28,14 +32,13 @@ from typing import TYPE_CHECKING, Any
 
 from netsec_cli.artifacts import ValidateFiles, open_stage, stage_dir, write_json_atomic
 from netsec_cli.config import Config
-from netsec_cli.errors import ValidationFailed
+from netsec_cli.errors import InputError, ValidationFailed
 from netsec_cli.runner import RunOptions, run_stage
 from netsec_cli.schema import Schema
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from netsec_cli.drift import ColumnDrift
+    from netsec_cli.split_stats import SplitStats
 
 log = logging.getLogger("netsec_cli.stages.validate")
 
@@ -59,6 +62,7 @@ class ValidateResult:
     train_rows: int = 0
     test_rows: int = 0
     drift: list[dict[str, Any]] = field(default_factory=list)
+    sampling: dict[str, Any] = field(default_factory=dict)
 
 
 def _issue(column: str, check: str, detail: str) -> Issue:
@@ -67,23 +71,22 @@ def _issue(column: str, check: str, detail: str) -> Issue:
 
 def run_validate(config: Config, *, options: RunOptions = RunOptions()) -> ValidateResult:
     """Check artifacts/etl's train and test splits; write artifacts/validate/report.json; never raise on failure."""
-    from netsec_cli.drift import column_drift
+    from netsec_cli.drift import drift_tests
 
     alpha = config.agents.drift_detection_agent.threshold
     with run_stage(config, "validate", options) as run, options.progress.task("validate", total=3) as task:
         etl = open_stage(config.artifacts_dir, "etl", "validate")
         schema = etl.load_schema()
-        train, test = etl.read("train"), etl.read("test")
+        splits = {"train": _scan(config, schema, etl.train, 0), "test": _scan(config, schema, etl.test, 1)}
         failures: list[Issue] = []
         warnings: list[Issue] = []
-        usable = _schema_checks(config, schema, {"train": train, "test": test}, failures, warnings)
+        usable = _schema_checks(config, schema, splits, failures, warnings)
         task.advance()
         schema_ok = not failures
-        results = column_drift(
-            train,
-            test,
-            [c for c in schema.numerical if c in usable],
-            [c for c in schema.categorical if c in usable],
+        train, test = splits["train"], splits["test"]
+        results = drift_tests(
+            {c: (train.sample[c], test.sample[c]) for c in schema.numerical if c in usable and c in train.sample},
+            {c: (train.string_counts(c), test.string_counts(c)) for c in schema.categorical if c in usable},
             alpha=alpha,
             categorical_test=config.validation.categorical_test,
             psi_threshold=config.validation.psi_threshold,
@@ -105,9 +108,17 @@ def run_validate(config: Config, *, options: RunOptions = RunOptions()) -> Valid
             report_path=ValidateFiles(stage_dir(config.artifacts_dir, "validate")).report,
             retrain_recommended=share >= config.agents.retraining_agent.trigger_drift_threshold,
             columns_tested=len(results),
-            train_rows=len(train),
-            test_rows=len(test),
+            train_rows=train.rows,
+            test_rows=test.rows,
             drift=[_drift_row(r, alpha, config.validation.psi_threshold) for r in results],
+            sampling={
+                "sample_rows": config.validation.sample_rows,
+                "seed": config.split.seed,
+                "train_sampled": train.sampled,
+                "test_sampled": test.sampled,
+                "train_sample_size": train.sample_size,
+                "test_sample_size": test.sample_size,
+            },
         )
         write_json_atomic(ValidateFiles(run.folder).report, _report(config, result))
         task.advance()
@@ -115,27 +126,46 @@ def run_validate(config: Config, *, options: RunOptions = RunOptions()) -> Valid
     return result
 
 
+def _scan(config: Config, schema: Schema, path: Path, index: int) -> SplitStats:
+    """One pass over a split; its sample is seeded by (`split.seed`, 0 for train / 1 for test)."""
+    from netsec_cli.split_stats import scan_parquet
+
+    try:
+        return scan_parquet(
+            path,
+            counted=[*schema.categorical, schema.target],
+            numeric=schema.numerical,
+            sample_rows=config.validation.sample_rows,
+            seed=(config.split.seed, index),
+            batch_size=config.predict.chunk_size,
+        )
+    except Exception as exc:  # pyarrow raises several unrelated types for a damaged file
+        raise InputError(f"cannot read {path}: {exc}", hint="re-run `netsec etl`") from None
+
+
 def _schema_checks(
-    config: Config, schema: Schema, splits: dict[str, pd.DataFrame], failures: list[Issue], warnings: list[Issue]
+    config: Config, schema: Schema, splits: dict[str, SplitStats], failures: list[Issue], warnings: list[Issue]
 ) -> set[str]:
     """Record schema failures/warnings; return the columns fit for drift tests (present, right dtype)."""
     from netsec_cli.schema_infer import column_dtype
 
     usable = set(schema.columns)
-    for name, frame in splits.items():
-        if frame.empty:
+    for name, split in splits.items():
+        if not split.rows or not split.columns:
             failures.append(_issue("*", "rows", f"{name} split has no rows"))
         for column in schema.columns:
-            if column not in frame.columns:
+            if column not in split.columns:
                 failures.append(_issue(column, "missing_column", f"absent from the {name} split"))
                 usable.discard(column)
                 continue
-            actual = column_dtype(frame[column])
+            actual = column_dtype(split.frame[column])
+            if actual == "int64" and split.nulls[column]:
+                actual = "float64"  # what the whole column reads as
             if actual != schema.dtypes[column]:
                 failures.append(_issue(column, "dtype", f"{name} split has {actual}, schema says {schema.dtypes[column]}"))
                 usable.discard(column)
-            _null_check(config, schema, name, frame, column, failures)
-        for column in frame.columns:
+            _null_check(config, schema, name, split, column, failures)
+        for column in split.columns:
             if column not in schema.columns:
                 failures.append(_issue(str(column), "extra_column", f"in the {name} split but not in the schema"))
     _class_checks(schema, splits, failures, warnings)
@@ -143,11 +173,11 @@ def _schema_checks(
     return usable
 
 
-def _null_check(config: Config, schema: Schema, name: str, frame: pd.DataFrame, column: str, failures: list[Issue]) -> None:
-    missing = int(frame[column].isna().sum())
+def _null_check(config: Config, schema: Schema, name: str, split: SplitStats, column: str, failures: list[Issue]) -> None:
+    missing = split.nulls[column]
     if not missing:
         return
-    ratio, limit = missing / len(frame), config.validation.max_null_ratio
+    ratio, limit = missing / split.rows, config.validation.max_null_ratio
     if column == schema.target:
         failures.append(_issue(column, "null_ratio", f"{missing} rows of the {name} split have no target value"))
     elif ratio > limit:
@@ -156,33 +186,38 @@ def _null_check(config: Config, schema: Schema, name: str, frame: pd.DataFrame, 
         )
 
 
-def _class_checks(schema: Schema, splits: dict[str, pd.DataFrame], failures: list[Issue], warnings: list[Issue]) -> None:
-    for name, frame in splits.items():
-        if schema.target not in frame.columns or frame.empty:
+def _class_checks(schema: Schema, splits: dict[str, SplitStats], failures: list[Issue], warnings: list[Issue]) -> None:
+    import pandas as pd
+
+    for name, split in splits.items():
+        if schema.target not in split.columns or not split.rows:
             continue
-        normal = schema.is_normal(frame[schema.target])
-        if normal.all() or not normal.any():
-            only = "normal" if normal.all() else "intrusion"
+        counts = split.string_counts(schema.target)
+        normal = schema.is_normal(pd.Series(counts.index, dtype="string")).to_numpy(dtype=bool)
+        has_normal, has_other = bool(counts[normal].sum()), bool(counts[~normal].sum())
+        if not (has_normal and has_other):
+            only = "intrusion" if has_other else "normal"
             issue = _issue(schema.target, "target_classes", f"the {name} split holds {only} rows only")
             (failures if name == "train" else warnings).append(issue)
 
 
 def _domain_checks(
-    schema: Schema, splits: dict[str, pd.DataFrame], usable: set[str], failures: list[Issue], warnings: list[Issue]
+    schema: Schema, splits: dict[str, SplitStats], usable: set[str], failures: list[Issue], warnings: list[Issue]
 ) -> None:
     """Categorical values outside the training domain: a failure in train, a warning in test."""
     for column in schema.categorical:
         known = schema.categorical_domains.get(column)
         if not known or column not in usable:
             continue
-        for name, frame in splits.items():
-            values = frame[column].dropna().astype("string").str.strip()
-            outside = values[~values.isin(known)]
-            if outside.empty:
+        for name, split in splits.items():
+            counts = split.string_counts(column)
+            counts = counts.groupby(counts.index.str.strip(), sort=False).sum()
+            outside = counts[~counts.index.isin(known)]
+            rows = int(outside.sum())
+            if not rows:
                 continue
-            examples = ", ".join(sorted(outside.unique())[:5])
-            share = len(outside) / len(frame)
-            detail = f"{len(outside)} {name} rows ({share:.2%}) with values not seen in training: {examples}"
+            examples = ", ".join(sorted(str(v) for v in outside.index)[:5])
+            detail = f"{rows} {name} rows ({rows / split.rows:.2%}) with values not seen in training: {examples}"
             (failures if name == "train" else warnings).append(_issue(column, "unseen_values", detail))
 
 
@@ -220,6 +255,7 @@ def _report(config: Config, result: ValidateResult) -> dict[str, Any]:
             "drift_share_threshold": config.validation.drift_share,
             "categorical_test": config.validation.categorical_test,
             "max_null_ratio": config.validation.max_null_ratio,
+            "sample_rows": config.validation.sample_rows,
             "fail_on_drift": config.validation.fail_on_drift,
             "retrain_trigger": config.agents.retraining_agent.trigger_drift_threshold,
         },
