@@ -14,7 +14,16 @@ de-duplication of rows with gaps cannot help: the worst case for imputation.
 `git archive` export) besides this checkout, to compare versions on the same data and load.
 --explain also times `netsec predict --explain` (top_features for every flagged row) and prints
 its cost relative to plain predict; --model-type catboost trains CatBoost instead (no bare run).
+--format parquet|csv (default npy: all of the above) writes the same sampled rows instead as a typed
+Parquet file or a CSV file with a header, times `netsec predict FILE -o preds.csv`, and as the
+baseline a plain child script that reads the whole file with pyarrow (parquet.read_table /
+csv.read_csv), makes a pandas DataFrame of the schema's feature columns, applies the trained
+preprocessor (artifacts/train/preprocessor.skops, via load_preprocessor) with scikit-learn's
+.transform, calls the booster's inplace_predict and writes the same CSV columns predict writes
+(imports included in both). Prints both times, the ratio netsec/baseline and PASS/MISS against
+--target (1.5x); the probabilities of the two must agree. (xgboost only; no --explain.)
 Usage: scripts/bench_predict.py [--rows 1000000] [--distinct] [--code DIR] [--explain] [--model-type T]
+                                [--format npy|parquet|csv] [--target 1.5]
 """
 
 from __future__ import annotations
@@ -61,6 +70,49 @@ for start in range(0, x.shape[0], 100_000):
 """
 
 
+PLAIN_BODY = """
+import json, time
+from pathlib import Path
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+from xgboost import Booster
+from netsec_cli.preprocessing import load_preprocessor
+phases = {{"imports": time.perf_counter() - started}}
+numerical, categorical = {numerical!r}, {categorical!r}
+preprocessor = load_preprocessor(Path({preprocessor!r}))
+booster = Booster(); booster.load_model({model!r})
+threshold = json.loads(Path({info!r}).read_text())["threshold"]
+phases["load"] = time.perf_counter() - started - sum(phases.values())
+if {kind!r} == "parquet":
+    table = pq.read_table({data!r}, columns=numerical + categorical)
+else:
+    table = pacsv.read_csv({data!r}, convert_options=pacsv.ConvertOptions(include_columns=numerical + categorical, strings_can_be_null=True))
+frame = table.to_pandas()
+for column in numerical:
+    frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+for column in categorical:
+    values = frame[column]
+    frame[column] = values.astype(object).where(values.notna(), np.nan)
+phases["read+to_pandas"] = time.perf_counter() - started - sum(phases.values())
+x = np.ascontiguousarray(preprocessor.transform(frame[[c for c in {features!r}]]), dtype=np.float32)
+phases["sklearn transform"] = time.perf_counter() - started - sum(phases.values())
+probability = np.asarray(booster.inplace_predict(x), dtype=np.float64)
+phases["inplace_predict"] = time.perf_counter() - started - sum(phases.values())
+intrusion = probability >= threshold
+pacsv.write_csv(pa.table({{
+    "row": pa.array(np.arange(len(probability), dtype=np.int64)),
+    "prediction": pa.array(np.where(intrusion, -1, 0).astype(np.int8)),
+    "label": pa.array(["normal", "intrusion"]).take(pa.array(intrusion.astype(np.int8))),
+    "probability": pa.array(probability),
+}}), {out!r})
+phases["write csv"] = time.perf_counter() - started - sum(phases.values())
+Path({out!r} + ".phases.json").write_text(json.dumps(phases))
+"""
+
+
 def _child(body: str, code_dir: Path = REPO) -> dict[str, float]:
     code = CHILD.format(repo=str(code_dir), body=body)
     out = subprocess.run([PYTHON, "-c", code], capture_output=True, text=True)
@@ -76,7 +128,11 @@ def main() -> int:
     parser.add_argument("--code", type=Path, action="append", default=[], help="another folder holding a netsec_cli to time")
     parser.add_argument("--explain", action="store_true", help="also time predict --explain")
     parser.add_argument("--model-type", default="xgboost", choices=["xgboost", "catboost"])
+    parser.add_argument("--format", default="npy", choices=["npy", "parquet", "csv"], help="input file format (default npy)")
+    parser.add_argument("--target", type=float, default=1.5, help="--format parquet/csv: PASS when netsec/baseline <= this")
     args = parser.parse_args()
+    if args.format != "npy" and (args.explain or args.model_type != "xgboost"):
+        parser.error("--format parquet/csv compares against an XGBoost baseline: no --explain or --model-type catboost")
     import numpy as np
     import pandas as pd
 
@@ -108,6 +164,8 @@ def main() -> int:
         schema = model.schema
         test = open_stage(artifacts, "etl", "bench_predict").read("test")
         columns = [c for c in schema.columns if c != schema.target]
+        if args.format != "npy":
+            return _tabular(args, root, config_path, artifacts, schema, test[columns], columns)
         block = test[columns].astype(str).to_numpy(dtype=str)
         data = root / "big.npy"
         rng = np.random.default_rng(0)
@@ -166,6 +224,77 @@ def main() -> int:
             f"{explained_run['seconds'] / plain['seconds']:.2f}x plain predict wall, {explained_run['cpu'] / plain['cpu']:.2f}x CPU"
         )
     print("predictions identical across versions" if len(runs) > 1 else "")
+    return 0
+
+
+def _tabular(args: argparse.Namespace, root: Path, config_path: Path, artifacts: Path, schema, rows, columns: list[str]) -> int:
+    """--format parquet/csv: the sampled rows as a file, netsec predict vs the plain pyarrow script."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    from netsec_cli.artifacts import open_stage
+
+    data = root / f"big.{args.format}"
+    rng = np.random.default_rng(0)
+    writer = None
+    try:
+        for start in range(0, args.rows, 100_000):
+            stop = min(start + 100_000, args.rows)
+            part = rows.iloc[rng.integers(0, len(rows), stop - start)].reset_index(drop=True)
+            if args.distinct:
+                bytes_ = pd.to_numeric(part["src_bytes"], errors="coerce")
+                part["src_bytes"] = (bytes_ + np.arange(start, stop)).astype(part["src_bytes"].dtype if bytes_.notna().all() else "float64")
+            table = pa.Table.from_pandas(part, preserve_index=False)
+            if writer is None:
+                schema_ = table.schema
+                writer = pq.ParquetWriter(data, schema_) if args.format == "parquet" else pacsv.CSVWriter(data, schema_)
+            writer.write_table(table.cast(schema_))
+    finally:
+        if writer is not None:
+            writer.close()
+    size_mb = data.stat().st_size / 2**20
+    train = open_stage(artifacts, "train", "bench_predict")
+    runs: dict[str, dict[str, float]] = {}
+    outputs = []
+    for number, code_dir in enumerate([REPO, *args.code]):
+        out_path = root / f"preds{number}.csv"
+        runs[str(code_dir)] = _child(CLI_BODY.format(config=str(config_path), data=str(data), out=str(out_path), extra=[]), code_dir)
+        outputs.append(pd.read_csv(out_path))
+        assert len(outputs[-1]) == args.rows, len(outputs[-1])
+        assert outputs[-1].equals(outputs[0]), f"{code_dir} predicts differently from {REPO}"
+    plain_out = root / "plain.csv"
+    plain = _child(
+        PLAIN_BODY.format(
+            numerical=list(schema.numerical),
+            categorical=list(schema.categorical),
+            features=list(schema.features),
+            preprocessor=str(train.preprocessor),
+            model=str(train.model_path("xgboost")),
+            info=str(train.model_info),
+            kind=args.format,
+            data=str(data),
+            out=str(plain_out),
+        )
+    )
+    baseline = pd.read_csv(plain_out)
+    phases = json.loads(Path(str(plain_out) + ".phases.json").read_text())
+    assert len(baseline) == args.rows, len(baseline)
+    gap = float(np.max(np.abs(baseline["probability"].to_numpy() - outputs[0]["probability"].to_numpy())))
+    flips = int((baseline["prediction"] != outputs[0]["prediction"]).sum())
+    print(f"rows: {args.rows:,} ({size_mb:,.0f} MB {args.format}, {len(columns)} columns{', distinct' if args.distinct else ''})")
+    print(f"plain pyarrow + sklearn transform + inplace_predict: {plain['seconds']:.2f}s wall, {plain['cpu']:.2f}s CPU, peak RSS {plain['peak_mb']:.0f} MB")
+    print("  baseline phases: " + ", ".join(f"{name} {seconds:.2f}s" for name, seconds in phases.items()))
+    for code, got in runs.items():
+        ratio = got["seconds"] / plain["seconds"]
+        print(
+            f"netsec predict ({code}): {got['seconds']:.2f}s wall, {got['cpu']:.2f}s CPU, peak RSS {got['peak_mb']:.0f} MB"
+            f" ({args.rows / got['seconds']:,.0f} rows/s); vs baseline {ratio:.2f}x wall, {got['cpu'] / plain['cpu']:.2f}x CPU"
+            f" -> {'PASS' if ratio <= args.target else 'MISS'} (target <= {args.target}x)"
+        )
+    print(f"max |probability difference| vs baseline: {gap:.2e}; predictions differing: {flips:,}")
     return 0
 
 
