@@ -54,9 +54,7 @@ class NetsecDetector(mlflow.pyfunc.PythonModel):
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
         """prediction, label and probability for each row of `model_input` (raw flow columns)."""
-        import numpy as np
-
-        from netsec_cli.scoring import score
+        from netsec_cli.scoring import predictions_table, score
         from netsec_cli.sources.tabular import frame_chunk
 
         try:
@@ -67,14 +65,6 @@ class NetsecDetector(mlflow.pyfunc.PythonModel):
             probability = score(self.model, frame_chunk(ORIGIN, self.model.schema, frame, max_field_bytes=self.max_field_bytes))
         except InputError as exc:
             raise _invalid(exc) from None
-        intrusion = probability >= self.model.threshold
-        return pd.DataFrame(
-            {
-                "prediction": np.where(intrusion, -1, 0).astype(np.int8),
-                "label": np.where(intrusion, "intrusion", "normal").astype(object),
-                "probability": probability.astype(np.float64),
-            }
-        )
-
+        return predictions_table(0, probability, self.model.threshold).drop(["row"]).to_pandas()
 
 mlflow.models.set_model(NetsecDetector())

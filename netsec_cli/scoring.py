@@ -6,7 +6,8 @@ a newer artifacts/transform never changes what is scored); `load_model_folder` o
 the unit without a manifest (the MLflow model's); `features`
 preprocesses one `FeatureChunk` (the `FastTransform` array fast path when the preprocessor has
 the known structure, scikit-learn otherwise) and `score` gives its intrusion probabilities.
-`netsec predict` and `netsec evaluate` both score through here, so they agree row for row.
+`netsec predict` and `netsec evaluate` both score through here, so they agree row for row;
+`predictions_table` is the one definition of the output columns (predict, serve, the MLflow model).
 """
 
 from __future__ import annotations
@@ -113,3 +114,22 @@ def flagged_notes(probability: np.ndarray, threshold: float, explain: Callable[[
     flagged = np.flatnonzero(probability >= threshold)
     notes[flagged] = explain(flagged)
     return notes
+
+
+def predictions_table(start: int, probability: np.ndarray, threshold: float, notes: Any = None) -> Any:
+    """The output columns of every way netsec scores (predict, serve, the MLflow model), as an Arrow
+    table: row (from `start`), prediction (0 normal, -1 intrusion, as the original API), label,
+    probability, and `top_features` when `notes` is given. Intrusion when probability >= threshold."""
+    import numpy as np
+    import pyarrow as pa
+
+    intrusion = probability >= threshold
+    columns = {
+        "row": pa.array(np.arange(start, start + len(probability), dtype=np.int64)),
+        "prediction": pa.array(np.where(intrusion, -1, 0).astype(np.int8)),
+        "label": pa.array(["normal", "intrusion"]).take(pa.array(intrusion.astype(np.int8))),
+        "probability": pa.array(probability),
+    }
+    if notes is not None:
+        columns["top_features"] = pa.array(notes, type=pa.string())
+    return pa.table(columns)

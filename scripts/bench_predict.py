@@ -34,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -73,6 +74,7 @@ for start in range(0, x.shape[0], 100_000):
 PLAIN_BODY = """
 import json, time
 from pathlib import Path
+from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -119,6 +121,22 @@ def _child(body: str, code_dir: Path = REPO) -> dict[str, float]:
     if out.returncode != 0:
         raise SystemExit(f"child failed:\n{out.stderr[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _predict_versions(args: argparse.Namespace, config_path: Path, data: Path, root: Path, suffix: str) -> tuple[dict[str, dict[str, float]], list[Any]]:
+    """`netsec predict data` timed with this checkout and every --code tree (output `suffix`);
+    the timings by tree, and the outputs, checked to agree."""
+    import pandas as pd
+
+    runs: dict[str, dict[str, float]] = {}
+    outputs = []
+    for number, code_dir in enumerate([REPO, *args.code]):
+        out_path = root / f"preds{number}{suffix}"
+        runs[str(code_dir)] = _child(CLI_BODY.format(config=str(config_path), data=str(data), out=str(out_path), extra=[]), code_dir)
+        outputs.append(pd.read_parquet(out_path) if suffix == ".parquet" else pd.read_csv(out_path))
+        assert len(outputs[-1]) == args.rows, len(outputs[-1])
+        assert outputs[-1].equals(outputs[0]), f"{code_dir} predicts differently from {REPO}"
+    return runs, outputs
 
 
 def main() -> int:
@@ -195,14 +213,7 @@ def main() -> int:
         size_mb = data.stat().st_size / 2**20
         model_file = open_stage(artifacts, "train", "bench_predict").model_path("xgboost")
         bare = _child(BARE_BODY.format(model=str(model_file), matrix=str(matrix))) if args.model_type == "xgboost" else None
-        runs: dict[str, dict[str, float]] = {}
-        outputs = []
-        for number, code_dir in enumerate([REPO, *args.code]):
-            out_path = root / f"preds{number}.parquet"
-            runs[str(code_dir)] = _child(CLI_BODY.format(config=str(config_path), data=str(data), out=str(out_path), extra=[]), code_dir)
-            outputs.append(pd.read_parquet(out_path))
-            assert len(outputs[-1]) == args.rows, len(outputs[-1])
-            assert outputs[-1].equals(outputs[0]), f"{code_dir} predicts differently from {REPO}"
+        runs, outputs = _predict_versions(args, config_path, data, root, ".parquet")
         if args.explain:
             out_path = root / "explained.parquet"
             runs["--explain"] = _child(CLI_BODY.format(config=str(config_path), data=str(data), out=str(out_path), extra=["--explain"]))
@@ -257,14 +268,7 @@ def _tabular(args: argparse.Namespace, root: Path, config_path: Path, artifacts:
             writer.close()
     size_mb = data.stat().st_size / 2**20
     train = open_stage(artifacts, "train", "bench_predict")
-    runs: dict[str, dict[str, float]] = {}
-    outputs = []
-    for number, code_dir in enumerate([REPO, *args.code]):
-        out_path = root / f"preds{number}.csv"
-        runs[str(code_dir)] = _child(CLI_BODY.format(config=str(config_path), data=str(data), out=str(out_path), extra=[]), code_dir)
-        outputs.append(pd.read_csv(out_path))
-        assert len(outputs[-1]) == args.rows, len(outputs[-1])
-        assert outputs[-1].equals(outputs[0]), f"{code_dir} predicts differently from {REPO}"
+    runs, outputs = _predict_versions(args, config_path, data, root, ".csv")
     plain_out = root / "plain.csv"
     plain = _child(
         PLAIN_BODY.format(

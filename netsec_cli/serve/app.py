@@ -31,6 +31,7 @@ from netsec_cli.serve.jobs import TrainJobs
 from netsec_cli.serve.metrics import ServeMetrics
 from netsec_cli.serve.negotiation import answer_kind
 from netsec_cli.serve.predictions import (
+    BODY,
     Predictions,
     TooManyRows,
     body_rows,
@@ -284,11 +285,8 @@ async def _predict_upload(request: Request, state: ServeState, explain: bool) ->
             state.authorize(request)
             raise
         assert upload.path is not None
-        try:
-            predictions = await run_in_threadpool(score_file, state.config, served, upload.path, explain=explain)
-        except InputError as exc:
-            exc.message = exc.message.replace(str(upload.path), upload.filename or "the upload")
-            raise
+        shown = upload.filename or "the upload"
+        predictions = await run_in_threadpool(score_file, state.config, served, upload.path, shown_as=shown, explain=explain)
     return predictions, upload.filename
 
 
@@ -297,11 +295,7 @@ async def _predict_csv(request: Request, state: ServeState, explain: bool) -> Pr
     served = state.served()
     with tempfile.TemporaryDirectory(prefix="netsec-upload-") as folder:
         path = await receive_file(request.headers, request.stream(), Path(folder) / "request.csv", state.config.serve.max_upload_bytes)
-        try:
-            return await run_in_threadpool(score_file, state.config, served, path, explain=explain)
-        except InputError as exc:
-            exc.message = exc.message.replace(str(path), "request body")
-            raise
+        return await run_in_threadpool(score_file, state.config, served, path, shown_as=BODY, explain=explain)
 
 
 def _answer(state: ServeState, predictions: Predictions, kind: str, filename: str) -> Response:

@@ -44,6 +44,7 @@ class TrainJobs:
         self.on_finish = on_finish
         self._mutex = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._running: str | None = None  # the id of this process's job in `_thread`
 
     def start(self) -> dict[str, Any]:
         """Start a job once it holds the artifacts lock; LockBusy while anything else holds it."""
@@ -54,12 +55,13 @@ class TrainJobs:
             holding = threading.Event()
             refused: list[LockBusy] = []
             thread = threading.Thread(target=self._run, args=(job, holding, refused), name=f"netsec-train-{job['id'][:8]}", daemon=True)
+            self._thread, self._running = thread, job["id"]
             thread.start()
             holding.wait()
             if refused:
                 thread.join()
+                self._thread, self._running = None, None
                 raise refused[0]
-            self._thread = thread
             return self._public(job)
 
     def _run(self, job: dict[str, Any], holding: threading.Event, refused: list[LockBusy]) -> None:
@@ -140,7 +142,7 @@ class TrainJobs:
     def _alive(self, job: dict[str, Any]) -> bool:
         pid = job.get("pid")
         if pid == os.getpid():
-            return self._thread is not None and self._thread.is_alive() and self._thread.name.endswith(str(job["id"])[:8])
+            return self._running == job["id"] and self._thread is not None and self._thread.is_alive()
         try:
             os.kill(int(pid), 0)
         except (OSError, TypeError, ValueError):

@@ -17,9 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 from netsec_cli.errors import InputError
 from netsec_cli.preprocessing import FeatureExplainer
-from netsec_cli.scoring import explain_rows, features, flagged_notes
+from netsec_cli.scoring import explain_rows, features, flagged_notes, predictions_table
 from netsec_cli.serve.holder import ServedModel
-from netsec_cli.sources.tabular import FeatureChunk, open_input, records_chunk, table_chunk
+from netsec_cli.sources.tabular import (
+    FeatureChunk,
+    open_input,
+    records_chunk,
+    table_chunk,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -53,45 +58,44 @@ class Predictions:
     def flagged(self) -> np.ndarray:
         return self.probability >= self.served.threshold
 
+    def table(self) -> Any:
+        """The rows as `netsec predict` writes them (`scoring.predictions_table`)."""
+        return predictions_table(0, self.probability, self.served.threshold, self.top_features)
+
     def document(self) -> dict[str, Any]:
         """The JSON answer: model version, threshold, counts and one entry per row."""
-        flagged = self.flagged().tolist()
-        notes = self.top_features or [None] * self.rows
-        predictions = [
-            {"row": i, "prediction": -1 if hit else 0, "label": "intrusion" if hit else "normal", "probability": p}
-            | ({"top_features": note} if self.top_features is not None else {})
-            for i, (hit, p, note) in enumerate(zip(flagged, self.probability.tolist(), notes, strict=True))
-        ]
+        table = self.table()
+        values = [table.column(name).to_pylist() for name in table.column_names]
         return {
             "model_version": self.served.version,
             "threshold": self.served.threshold,
             "rows": self.rows,
             "intrusions": self.intrusions,
-            "predictions": predictions,
+            "predictions": [dict(zip(table.column_names, row, strict=True)) for row in zip(*values, strict=True)],
         }
 
     def csv(self) -> bytes:
-        """The same columns as `netsec predict`'s CSV output."""
-        flagged = self.flagged()
-        lines = ["row,prediction,label,probability" + (",top_features" if self.top_features is not None else "")]
-        notes = self.top_features or [""] * self.rows
-        for i, (hit, p, note) in enumerate(zip(flagged.tolist(), self.probability.tolist(), notes, strict=True)):
-            line = f"{i},{-1 if hit else 0},{'intrusion' if hit else 'normal'},{p!r}"
-            lines.append(line + (f",{_csv_cell(note)}" if self.top_features is not None else ""))
-        return ("\n".join(lines) + "\n").encode("utf-8")
+        """The same CSV as `netsec predict` writes."""
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        sink = pa.BufferOutputStream()
+        pacsv.write_csv(self.table(), sink)
+        return bytes(sink.getvalue())
 
 
-def _csv_cell(text: str) -> str:
-    return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\n') else text
-
-
-def score_file(config: Config, served: ServedModel, path: Path, *, explain: bool = False) -> Predictions:
-    """Score every row of an uploaded file (InputError with the CLI's message when it is bad)."""
+def score_file(config: Config, served: ServedModel, path: Path, *, shown_as: str, explain: bool = False) -> Predictions:
+    """Score every row of a received file; an InputError carries the CLI's message with the file
+    called `shown_as` (the name the client sent), never the server's temporary path."""
     limit = config.serve.max_rows
-    source = open_input(path, served.model.schema, config.predict.chunk_size, max_field_bytes=config.input.max_field_bytes)
-    if source.rows is not None and source.rows > limit:
-        raise too_many_rows(source.rows, limit)
-    return _score(served, _bounded(source.chunks(), limit), explain)
+    try:
+        source = open_input(path, served.model.schema, config.predict.chunk_size, max_field_bytes=config.input.max_field_bytes)
+        if source.rows is not None and source.rows > limit:
+            raise too_many_rows(source.rows, limit)
+        return _score(served, _bounded(source.chunks(), limit), explain)
+    except InputError as exc:
+        exc.message = exc.message.replace(str(path), shown_as)
+        raise
 
 
 def score_records(config: Config, served: ServedModel, records: Sequence[Mapping[str, Any]], *, explain: bool = False) -> Predictions:

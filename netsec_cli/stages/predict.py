@@ -50,7 +50,13 @@ from netsec_cli.artifacts import (
 from netsec_cli.errors import InputError
 from netsec_cli.preprocessing import FeatureExplainer
 from netsec_cli.runner import RunOptions, StageRun, run_stage
-from netsec_cli.scoring import explain_rows, features, flagged_notes, load_model
+from netsec_cli.scoring import (
+    explain_rows,
+    features,
+    flagged_notes,
+    load_model,
+    predictions_table,
+)
 from netsec_cli.sources.tabular import FeatureChunk, PredictInput, open_input
 
 if TYPE_CHECKING:
@@ -136,22 +142,6 @@ class _Writer:
             self._handle.close()
         elif self._writer is not None:
             self._writer.close()
-
-
-def _table(start: int, probability: np.ndarray, threshold: float, notes: np.ndarray | None = None) -> Any:
-    import numpy as np
-    import pyarrow as pa
-
-    intrusion = probability >= threshold
-    columns = {
-        "row": pa.array(np.arange(start, start + len(probability), dtype=np.int64)),
-        "prediction": pa.array(np.where(intrusion, -1, 0).astype(np.int8)),
-        "label": pa.array(["normal", "intrusion"]).take(pa.array(intrusion.astype(np.int8))),
-        "probability": pa.array(probability),
-    }
-    if notes is not None:
-        columns["top_features"] = pa.array(notes, type=pa.string())
-    return pa.table(columns)
 
 
 def _update_top(
@@ -241,7 +231,7 @@ def run_predict(
                     probability = model.detector.predict_proba(x)
                     why = functools.partial(explain_rows, model, explainer, x, chunk)
                     notes = flagged_notes(probability, model.threshold, why) if explain else None
-                    writer.write(_table(rows, probability, model.threshold, notes))
+                    writer.write(predictions_table(rows, probability, model.threshold, notes))
                     _update_top(heap, config.predict.top, rows, probability, chunk, why)
                     intrusions += int(np.count_nonzero(probability >= model.threshold))
                     rows += len(probability)
