@@ -14,10 +14,10 @@ buffers), not on the row count.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -60,6 +60,12 @@ class SplitStats:
         return counts.sort_values(ascending=False, kind="stable")
 
 
+class ChunkMapper(Protocol):
+    """What runs the per-batch counting: a `netsec_cli.compute` engine (here or on Dask workers)."""
+
+    def map(self, function: Callable[..., Any], items: Iterable[Any], *shared: Any) -> Iterator[Any]: ...
+
+
 def scan_parquet(
     path: Path,
     *,
@@ -68,8 +74,11 @@ def scan_parquet(
     sample_rows: int,
     seed: int | Sequence[int],
     batch_size: int,
+    mapper: ChunkMapper | None = None,
 ) -> SplitStats:
-    """Read `path` once in batches of `batch_size` rows; count `counted` columns' values, sample `numeric` ones."""
+    """Read `path` once in batches of `batch_size` rows; count `counted` columns' values, sample `numeric` ones.
+
+    `mapper` runs the per-batch null and value counts (`batch_counts`); the sample is drawn here."""
     import pyarrow.parquet as pq
 
     source = pq.ParquetFile(path)
@@ -79,16 +88,37 @@ def scan_parquet(
     numeric = [c for c in numeric if c in columns and frame[c].dtype.kind in "iuf"]
     stats = SplitStats(0, frame, dict.fromkeys(columns, 0), {c: {} for c in counted}, {}, False, columns=columns)
     reservoir = _Reservoir(numeric, sample_rows, seed)
-    for batch in source.iter_batches(batch_size=batch_size, columns=columns, use_pandas_metadata=False):
-        stats.rows += batch.num_rows
-        for column in columns:
-            stats.nulls[column] += _missing(batch.column(column))
-        for column in counted:
-            _count_values(batch.column(column), stats.counts[column])
-        reservoir.add(batch)
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for batch in source.iter_batches(batch_size=batch_size, columns=columns, use_pandas_metadata=False):
+            reservoir.add(batch)
+            yield batch
+
+    for rows, nulls, counts in (mapper.map if mapper else _here)(batch_counts, batches(), counted):
+        stats.rows += rows
+        for column, missing in nulls.items():
+            stats.nulls[column] += missing
+        for column, found in counts.items():
+            merged = stats.counts[column]
+            for value, count in found.items():
+                merged[value] = merged.get(value, 0) + count
     stats.sample, stats.sampled = reservoir.result()
     stats.sample_size = min(stats.rows, sample_rows)
     return stats
+
+
+def _here(function: Callable[..., Any], items: Iterable[Any], *shared: Any) -> Iterator[Any]:
+    return (function(item, *shared) for item in items)
+
+
+def batch_counts(batch: pa.RecordBatch, counted: Sequence[str]) -> tuple[int, dict[str, int], dict[str, dict[Any, int]]]:
+    """One batch's rows, missing values per column and value counts of the `counted` columns."""
+    nulls = {str(name): _missing(batch.column(i)) for i, name in enumerate(batch.schema.names)}
+    counts: dict[str, dict[Any, int]] = {}
+    for column in counted:
+        counts[column] = {}
+        _count_values(batch.column(column), counts[column])
+    return batch.num_rows, nulls, counts
 
 
 def _missing(values: pa.Array) -> int:

@@ -7,4 +7,5 @@ pytest_plugins = [
     "tests.fixtures.age",
     "tests.fixtures.trained",
     "tests.fixtures.serve",
+    "tests.fixtures.dask",
 ]

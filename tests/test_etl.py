@@ -13,7 +13,7 @@ import yaml
 
 from netsec_cli.artifacts import Manifest, sha256_file
 from netsec_cli.sources.synthetic import generate_flows
-from netsec_cli.stages.etl import stratified_split
+from netsec_cli.stages.etl_split import stratified_split
 from tests.fixtures.project import REPO, Project
 from tests.helpers import assert_error
 

@@ -6,7 +6,12 @@ import pandas as pd
 import pytest
 
 from netsec_cli.schema import Schema, shipped_schema
-from netsec_cli.sources.synthetic import generate_flows
+from netsec_cli.sources.synthetic import (
+    BLOCK_ROWS,
+    generate_flows,
+    synthetic_block,
+    synthetic_chunks,
+)
 
 
 @pytest.fixture(scope="module")
@@ -65,3 +70,17 @@ def test_classes_overlap_so_the_task_is_not_trivial(flows: pd.DataFrame) -> None
     normal_ftp = flows[(flows.label == "normal") & flows.service.isin(["ftp", "ftp_data"]) & (flows.flag == "SF")]
     assert len(disguised) > 0.3 * len(warez)
     assert disguised.src_bytes.between(normal_ftp.src_bytes.quantile(0.05), normal_ftp.src_bytes.quantile(0.95)).mean() > 0.5
+
+
+def test_chunks_are_the_same_rows_for_any_chunk_size_across_blocks() -> None:
+    rows = BLOCK_ROWS + 20_001
+    whole = generate_flows(rows, seed=3)
+    assert len(whole) == rows
+    for chunk_size in (7_777, BLOCK_ROWS, rows + 5):
+        chunks = list(synthetic_chunks(rows, 3, chunk_size))
+        assert [len(c) for c in chunks[:-1]] == [chunk_size] * (len(chunks) - 1)
+        pd.testing.assert_frame_equal(pd.concat(chunks, ignore_index=True), whole)
+    second = synthetic_block(1, rows, 3)
+    pd.testing.assert_frame_equal(second, whole.iloc[BLOCK_ROWS:].reset_index(drop=True))
+    assert 0.52 < second["label"].eq("normal").mean() < 0.58
+    assert not second.head(1000).equals(whole.head(1000))

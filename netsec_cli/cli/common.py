@@ -8,6 +8,10 @@ from typing import TYPE_CHECKING
 from netsec_cli.progress import Progress, RichProgress
 
 if TYPE_CHECKING:
+    import typer
+
+    from netsec_cli.cli.options import EngineChoice
+    from netsec_cli.config import Config
     from netsec_cli.runner import RunOptions
 
 
@@ -21,3 +25,13 @@ def run_options(json_output: bool = False, sync: bool = False, wait: float = 0.0
     from netsec_cli.runner import RunOptions
 
     return RunOptions(progress=progress_for(json_output), sync=sync, lock_wait=wait)
+
+
+def stage_config(ctx: typer.Context, engine: EngineChoice | None = None) -> Config:
+    """The command's config, with `--engine` (when given) as its `compute.engine`."""
+    from netsec_cli.cli.state import get_state
+
+    config = get_state(ctx).config
+    if engine is not None:
+        config.compute.engine = engine.value
+    return config

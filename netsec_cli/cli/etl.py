@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from netsec_cli.cli import etl_load
-from netsec_cli.cli.common import run_options
+from netsec_cli.cli.common import run_options, stage_config
 from netsec_cli.cli.options import (
+    EngineOption,
     JsonOption,
     NormalValueOption,
     SourceOption,
@@ -18,7 +19,6 @@ from netsec_cli.cli.options import (
     WaitOption,
 )
 from netsec_cli.cli.output import console, emit, key_value_table, warning_line
-from netsec_cli.cli.state import get_state
 
 if TYPE_CHECKING:
     from netsec_cli.stages.etl import EtlResult
@@ -41,13 +41,14 @@ def etl(
     json_output: JsonOption = False,
     sync: SyncOption = False,
     wait: WaitOption = 0.0,
+    engine: EngineOption = None,
 ) -> None:
     """Read flows, split them into train and test, write artifacts/etl (exit 2 on bad input)."""
     if ctx.invoked_subcommand:
         return
     from netsec_cli.stages.etl import run_etl
 
-    config = get_state(ctx).config
+    config = stage_config(ctx, engine)
     result = run_etl(
         config,
         source=source,

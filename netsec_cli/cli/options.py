@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Annotated
 
 import typer
+
+
+class EngineChoice(str, Enum):
+    """Where a stage runs its per-chunk work (`compute.engine`)."""
+
+    local = "local"
+    dask = "dask"
+
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
 SyncOption = Annotated[
@@ -35,5 +44,13 @@ ThresholdOption = Annotated[
         min=0.0,
         max=1.0,
         help="Probability at or above which a flow is an intrusion, for this run (default: the one train chose).",
+    ),
+]
+EngineOption = Annotated[
+    EngineChoice | None,
+    typer.Option(
+        "--engine",
+        case_sensitive=False,
+        help="local: this process; dask: a Dask cluster (compute.scheduler_address, or a LocalCluster). Default: compute.engine.",
     ),
 ]

@@ -7,10 +7,15 @@ from typing import Annotated, Any
 
 import typer
 
-from netsec_cli.cli.common import run_options
-from netsec_cli.cli.options import JsonOption, SyncOption, ThresholdOption, WaitOption
+from netsec_cli.cli.common import run_options, stage_config
+from netsec_cli.cli.options import (
+    EngineOption,
+    JsonOption,
+    SyncOption,
+    ThresholdOption,
+    WaitOption,
+)
 from netsec_cli.cli.output import console, emit, key_value_table, rows_table
-from netsec_cli.cli.state import get_state
 
 
 def _render(result: Any) -> None:
@@ -67,11 +72,12 @@ def predict(
     json_output: JsonOption = False,
     sync: SyncOption = False,
     wait: WaitOption = 0.0,
+    engine: EngineOption = None,
 ) -> None:
     """Predict normal (0) or intrusion (-1) for every row of FILE with the trained model."""
     from netsec_cli.stages.predict import run_predict
 
-    config = get_state(ctx).config
+    config = stage_config(ctx, engine)
     result = run_predict(
         config, input_file, output=output, threshold=threshold, explain=explain, options=run_options(json_output, sync, wait)
     )

@@ -6,8 +6,9 @@ from typing import Any
 
 import typer
 
-from netsec_cli.cli.common import run_options
+from netsec_cli.cli.common import run_options, stage_config
 from netsec_cli.cli.options import (
+    EngineOption,
     JsonOption,
     NormalValueOption,
     SourceOption,
@@ -16,7 +17,6 @@ from netsec_cli.cli.options import (
     WaitOption,
 )
 from netsec_cli.cli.output import console, emit, key_value_table
-from netsec_cli.cli.state import get_state
 from netsec_cli.cli.validate import render_validation
 from netsec_cli.errors import ValidationFailed
 
@@ -46,11 +46,12 @@ def run(
     json_output: JsonOption = False,
     sync: SyncOption = False,
     wait: WaitOption = 0.0,
+    engine: EngineOption = None,
 ) -> None:
     """Run etl, validate, transform and train in order; stop at the first failure with its exit code."""
     from netsec_cli.stages.run import run_pipeline
 
-    config = get_state(ctx).config
+    config = stage_config(ctx, engine)
     try:
         options = run_options(json_output, sync, wait)
         result = run_pipeline(config, source=source, target=target, normal_value=normal_value, options=options)

@@ -7,10 +7,9 @@ from typing import Annotated, Any
 
 import typer
 
-from netsec_cli.cli.common import run_options
-from netsec_cli.cli.options import JsonOption, SyncOption, WaitOption
+from netsec_cli.cli.common import run_options, stage_config
+from netsec_cli.cli.options import EngineOption, JsonOption, SyncOption, WaitOption
 from netsec_cli.cli.output import console, emit, key_value_table
-from netsec_cli.cli.state import get_state
 from netsec_cli.errors import InputError
 
 TuneOption = Annotated[
@@ -96,12 +95,13 @@ def train(
     json_output: JsonOption = False,
     sync: SyncOption = False,
     wait: WaitOption = 0.0,
+    engine: EngineOption = None,
 ) -> None:
     """Train the detector (tuning it first with --tune), choose its threshold from the alert budget,
     evaluate it and log it to MLflow."""
     from netsec_cli.stages.train import run_train
 
     request = _tune_request(tune, trials, timeout, resume)
-    config = get_state(ctx).config
+    config = stage_config(ctx, engine)
     result = run_train(config, tune=request, options=run_options(json_output, sync, wait))
     emit(result, json_output, _render)

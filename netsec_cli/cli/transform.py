@@ -6,10 +6,9 @@ from typing import Any
 
 import typer
 
-from netsec_cli.cli.common import run_options
-from netsec_cli.cli.options import JsonOption, SyncOption, WaitOption
+from netsec_cli.cli.common import run_options, stage_config
+from netsec_cli.cli.options import EngineOption, JsonOption, SyncOption, WaitOption
 from netsec_cli.cli.output import console, emit, key_value_table
-from netsec_cli.cli.state import get_state
 
 
 def _render(result: Any) -> None:
@@ -26,11 +25,15 @@ def _render(result: Any) -> None:
 
 
 def transform(
-    ctx: typer.Context, json_output: JsonOption = False, sync: SyncOption = False, wait: WaitOption = 0.0
+    ctx: typer.Context,
+    json_output: JsonOption = False,
+    sync: SyncOption = False,
+    wait: WaitOption = 0.0,
+    engine: EngineOption = None,
 ) -> None:
     """Impute, scale and encode categories of the ETL split (fitted on train only); optional SMOTE."""
     from netsec_cli.stages.transform import run_transform
 
-    config = get_state(ctx).config
+    config = stage_config(ctx, engine)
     result = run_transform(config, options=run_options(json_output, sync, wait))
     emit(result, json_output, _render)

@@ -6,22 +6,25 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from netsec_cli.cli.common import run_options
-from netsec_cli.cli.options import JsonOption, SyncOption, WaitOption
+from netsec_cli.cli.common import run_options, stage_config
+from netsec_cli.cli.options import EngineOption, JsonOption, SyncOption, WaitOption
 from netsec_cli.cli.output import console, emit, key_value_table, rows_table
-from netsec_cli.cli.state import get_state
 
 if TYPE_CHECKING:
     from netsec_cli.stages.validate import ValidateResult
 
 
 def validate(
-    ctx: typer.Context, json_output: JsonOption = False, sync: SyncOption = False, wait: WaitOption = 0.0
+    ctx: typer.Context,
+    json_output: JsonOption = False,
+    sync: SyncOption = False,
+    wait: WaitOption = 0.0,
+    engine: EngineOption = None,
 ) -> None:
     """Check train/test against the schema and for drift; write artifacts/validate/report.json (exit 3 on failure)."""
     from netsec_cli.stages.validate import run_validate, validation_error
 
-    config = get_state(ctx).config
+    config = stage_config(ctx, engine)
     result = run_validate(config, options=run_options(json_output, sync, wait))
     emit(result, json_output, render_validation)
     if not result.passed:

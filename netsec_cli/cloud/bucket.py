@@ -116,6 +116,11 @@ class Mirror:
         """The object key of `parts` under the prefix."""
         return "/".join(p.strip("/") for p in (self.prefix, *parts) if p.strip("/"))
 
+    def base(self, *parts: str) -> str:
+        """The key prefix of everything under `parts` ("" for the whole bucket: an empty prefix and no parts)."""
+        key = self.key(*parts)
+        return key + "/" if key else ""
+
     @property
     def index_key(self) -> str:
         return self.key(INDEX_NAME)
@@ -150,7 +155,7 @@ class Mirror:
         found: dict[str, RemoteObject] = {}
         paginator = self.client.get_paginator("list_objects_v2")
         with self.errors("listing"):
-            for page in paginator.paginate(Bucket=self.bucket, Prefix=self.key(under) + "/"):
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=self.base(under)):
                 for item in page.get("Contents", []):
                     found[item["Key"]] = RemoteObject(item["Key"], int(item["Size"]), item["ETag"])
         return found

@@ -8,7 +8,6 @@ error. Messages name the endpoint and bucket, never a credential.
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -20,6 +19,7 @@ from botocore.exceptions import (
     PartialCredentialsError,
 )
 
+from netsec_cli.config.s3_location import bucket_name_problem
 from netsec_cli.errors import InputError, NetsecError, ServiceError
 
 CREDENTIAL_CODES = {
@@ -31,25 +31,11 @@ CREDENTIAL_CODES = {
     "AuthorizationHeaderMalformed",
     "403",  # HEAD responses (bucket check) carry no error body, only the status
 }
-_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-_IP_RE = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
-_BAD_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
-_BAD_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
 
 
 def validate_bucket_name(name: str) -> None:
-    """Apply the S3 general-purpose bucket naming rules locally; InputError naming the rule broken."""
-    problem = None
-    if not 3 <= len(name) <= 63:
-        problem = "must be 3 to 63 characters long"
-    elif not _BUCKET_RE.match(name):
-        problem = "may hold only lowercase letters, digits, '.' and '-', and must start and end with a letter or digit"
-    elif ".." in name:
-        problem = "must not contain two adjacent periods"
-    elif _IP_RE.match(name):
-        problem = "must not look like an IP address"
-    elif name.startswith(_BAD_PREFIXES) or name.endswith(_BAD_SUFFIXES):
-        problem = "uses a prefix or suffix reserved by S3"
+    """Apply the S3 general-purpose bucket naming rules locally (`config.s3_location`); InputError naming the rule broken."""
+    problem = bucket_name_problem(name)
     if problem:
         raise InputError(f"invalid S3 bucket name {name!r} in aws.bucket_name: it {problem}", hint="fix aws.bucket_name")
 

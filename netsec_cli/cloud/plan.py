@@ -6,7 +6,9 @@ pipeline lock, staging folders, temporary files) are never mirrored.
 
 A stage folder is a top-level folder with a `manifest.json`. A pull plans it from its remote
 manifest (`netsec_cli.artifacts.Manifest`): exactly the files that manifest lists, reusing the
-local copies whose sha256 already matches.
+local copies whose sha256 already matches. A pull of named `stages` only (what a stage reads from
+an `s3://` artifacts root) lists just those stage folders and fetches no loose file; its `delete`
+removes only the local ones among them that are not published remotely.
 
 Nothing from the bucket is trusted to name a local path. A pull plan first reads every remote
 listing and stage manifest and checks each key and each manifest path (`netsec_cli.cloud.paths`:
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -75,7 +77,7 @@ def plan_push(mirror: Mirror, folders: list[FolderMap], *, delete: bool, remote_
                 plan.uploads.append((key, lf))
         if delete:
             if remote and not local:
-                raise refuse_delete_all(f"{folder.local} is empty", f"s3://{mirror.bucket}/{mirror.key(folder.key)}/")
+                raise refuse_delete_all(f"{folder.local} is empty", f"s3://{mirror.bucket}/{mirror.base(folder.key)}")
             plan.deletes.extend(k for k in sorted(remote) if k not in local)
     # Manifests last: a remote manifest must never describe files that are not uploaded yet.
     plan.uploads.sort(key=lambda item: is_manifest_key(item[0]))
@@ -134,24 +136,36 @@ class _Remote:
     loose: dict[str, Path]  # relative path → local target
 
 
-def plan_pull(mirror: Mirror, folders: list[FolderMap], *, delete: bool) -> PullPlan:
-    """Decide what to fetch, keep and delete so that `folders` equal the remote copy.
+def plan_pull(
+    mirror: Mirror, folders: list[FolderMap], *, delete: bool, stages: Collection[str] | None = None
+) -> PullPlan:
+    """Decide what to fetch, keep and delete so that `folders` (or only their `stages`) equal the remote copy.
 
     Every remote path of every folder is checked before any local file is compared or changed.
     """
     mirror.load_index()
-    remotes = [_check_remote(mirror, folder) for folder in folders]
+    remotes = [_check_remote(mirror, folder, stages) for folder in folders]
     plan = PullPlan()
     for remote in remotes:
-        _plan_folder(mirror, plan, remote, delete=delete)
+        if stages is None:
+            _plan_folder(mirror, plan, remote, delete=delete)
+        else:
+            _plan_stages(plan, remote, stages, delete=delete)
     return plan
 
 
-def _check_remote(mirror: Mirror, folder: FolderMap) -> _Remote:
+def _listing(mirror: Mirror, folder: FolderMap, stages: Collection[str] | None) -> dict[str, RemoteObject]:
+    """Every object under `folder`, or under its `stages` folders only."""
+    if stages is None:
+        return mirror.list(folder.key)
+    return {key: obj for name in sorted(stages) for key, obj in mirror.list(f"{folder.key}/{name}").items()}
+
+
+def _check_remote(mirror: Mirror, folder: FolderMap, stages: Collection[str] | None = None) -> _Remote:
     """List `folder`'s objects and read its stage manifests, refusing any key or path that could leave it."""
-    base = mirror.key(folder.key) + "/"
+    base = mirror.base(folder.key)
     objects: dict[str, RemoteObject] = {}
-    for key, obj in mirror.list(folder.key).items():
+    for key, obj in _listing(mirror, folder, stages).items():
         rel = key[len(base) :]
         marker = obj.size == 0 and (rel == "" or rel.endswith("/"))  # an empty "folder" object (S3 consoles)
         rel = rel[:-1] if marker and rel else rel
@@ -163,10 +177,14 @@ def _check_remote(mirror: Mirror, folder: FolderMap) -> _Remote:
             raise refusal(f"s3://{mirror.bucket}/{key}", f"its path {exc.reason}", folder.key) from None
         if not marker and not hidden(rel):
             objects[rel] = obj
-    stages = _stage_names(objects)
-    loose = {rel: _inside(mirror, folder, rel, obj) for rel, obj in objects.items() if rel.split("/")[0] not in stages}
-    mirror.fill_shas([*(objects[rel] for rel in loose), *(objects[f"{name}/{MANIFEST}"] for name in stages)])
-    return _Remote(folder, objects, [_remote_stage(mirror, folder, name, objects) for name in sorted(stages)], loose)
+    names = _stage_names(objects)
+    loose = {
+        rel: _inside(mirror, folder, rel, obj)
+        for rel, obj in objects.items()
+        if stages is None and rel.split("/")[0] not in names
+    }
+    mirror.fill_shas([*(objects[rel] for rel in loose), *(objects[f"{name}/{MANIFEST}"] for name in names)])
+    return _Remote(folder, objects, [_remote_stage(mirror, folder, name, objects) for name in sorted(names)], loose)
 
 
 def _inside(mirror: Mirror, folder: FolderMap, rel: str, obj: RemoteObject) -> Path:
@@ -216,16 +234,7 @@ def _remote_stage(mirror: Mirror, folder: FolderMap, name: str, objects: dict[st
 def _plan_folder(mirror: Mirror, plan: PullPlan, remote: _Remote, *, delete: bool) -> None:
     """Compare one checked folder with the local copy: stages to rebuild, files to fetch, extras to delete."""
     folder = remote.folder
-    for stage in remote.stages:
-        expected = stage.expected
-        local = local_files(published_dir(folder.local, stage.name))
-        stage.local_same = {rel: lf.path for rel, lf in local.items() if expected.get(rel) == lf.sha256}
-        body_sha = hashlib.sha256(stage.manifest_bytes).hexdigest()
-        same_manifest = MANIFEST in local and local[MANIFEST].sha256 == body_sha
-        if same_manifest and set(local) == {*expected, MANIFEST} and len(stage.local_same) == len(expected):
-            plan.unchanged += sum(1 for rel in remote.objects if rel.startswith(stage.name + "/"))
-        else:
-            plan.stages.append(stage)
+    _plan_remote_stages(plan, remote)
     local = local_files(folder.local)
     for rel, target in sorted(remote.loose.items()):
         obj = remote.objects[rel]
@@ -236,9 +245,35 @@ def _plan_folder(mirror: Mirror, plan: PullPlan, remote: _Remote, *, delete: boo
             plan.files.append((obj, target))
     if delete:
         if local and not remote.objects:
-            base = mirror.key(folder.key) + "/"
+            base = mirror.base(folder.key)
             raise refuse_delete_all(f"s3://{mirror.bucket}/{base} is empty", str(folder.local))
         _plan_local_deletes(plan, folder, local, set(remote.loose), _stage_names(remote.objects))
+
+
+def _plan_stages(plan: PullPlan, remote: _Remote, stages: Collection[str], *, delete: bool) -> None:
+    """The remote `stages` to rebuild; with `delete`, the local ones among them published nowhere remotely."""
+    _plan_remote_stages(plan, remote)
+    if delete:
+        published = {stage.name for stage in remote.stages}
+        local = remote.folder.local
+        plan.delete_dirs += [
+            local / name for name in sorted(set(stages) - published) if published_dir(local, name).is_dir()
+        ]
+
+
+def _plan_remote_stages(plan: PullPlan, remote: _Remote) -> None:
+    """Each remote stage whose local copy differs is rebuilt; the others count as unchanged."""
+    folder = remote.folder
+    for stage in remote.stages:
+        expected = stage.expected
+        local = local_files(published_dir(folder.local, stage.name))
+        stage.local_same = {rel: lf.path for rel, lf in local.items() if expected.get(rel) == lf.sha256}
+        body_sha = hashlib.sha256(stage.manifest_bytes).hexdigest()
+        same_manifest = MANIFEST in local and local[MANIFEST].sha256 == body_sha
+        if same_manifest and set(local) == {*expected, MANIFEST} and len(stage.local_same) == len(expected):
+            plan.unchanged += sum(1 for rel in remote.objects if rel.startswith(stage.name + "/"))
+        else:
+            plan.stages.append(stage)
 
 
 def _stage_names(paths: Iterable[str]) -> set[str]:

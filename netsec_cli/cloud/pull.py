@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,10 +42,18 @@ class _Fetch:
 
 
 def pull(
-    mirror: Mirror, folders: list[FolderMap], *, delete: bool, dry_run: bool, progress: Progress = NO_PROGRESS
+    mirror: Mirror,
+    folders: list[FolderMap],
+    *,
+    delete: bool,
+    dry_run: bool,
+    progress: Progress = NO_PROGRESS,
+    stages: Collection[str] | None = None,
 ) -> Outcome:
-    """Fetch changed files, verify every one, swap stage folders in whole, optionally delete extras."""
-    plan = plan_pull(mirror, folders, delete=delete)
+    """Fetch changed files, verify every one, swap stage folders in whole, optionally delete extras.
+
+    `stages`: only those stage folders (see `netsec_cli.cloud.plan`)."""
+    plan = plan_pull(mirror, folders, delete=delete, stages=stages)
     outcome = Outcome(actions=plan.actions(), unchanged=plan.unchanged)
     outcome.bytes = sum(a.size for a in outcome.actions if a.action == "download")
     if dry_run:

@@ -46,6 +46,20 @@ def build_session(config: Config, credentials: AwsCredentials | None) -> Any:
         ) from None
 
 
+def chain_has_credentials(config: Config) -> bool:
+    """True when boto3's standard chain finds credentials (environment, shared files, profile, container or instance role)."""
+    return build_session(config, None).get_credentials() is not None
+
+
+def shared_credential_files() -> tuple[str, str]:
+    """The shared credentials and config files boto3's chain reads, as it names them
+    (`AWS_SHARED_CREDENTIALS_FILE` / `AWS_CONFIG_FILE`, else `~/.aws/credentials` / `~/.aws/config`)."""
+    import botocore.session
+
+    session = botocore.session.Session()
+    return str(session.get_config_variable("credentials_file")), str(session.get_config_variable("config_file"))
+
+
 def _session(config: Config, creds: AwsCredentials | None) -> Any:
     import boto3
 

@@ -28,6 +28,7 @@ from netsec_cli.config.pipeline import (
     TransformConfig,
     ValidationConfig,
 )
+from netsec_cli.config.s3_location import S3Location
 from netsec_cli.config.services import (
     AwsConfig,
     ComputeConfig,
@@ -53,6 +54,7 @@ __all__ = [
     "OptimizationConfig",
     "PathsConfig",
     "PredictConfig",
+    "S3Location",
     "SecretsConfig",
     "ServeConfig",
     "SplitConfig",
@@ -68,6 +70,7 @@ __all__ = [
 
 CONFIG_ENV = "NETSEC_CONFIG"
 DEFAULT_CONFIG = Path("config") / "config.yaml"
+ARTIFACTS_CACHE = ".netsec-cache"  # under the project root: working copies of s3:// artifacts roots
 
 
 class Config(Section):
@@ -114,8 +117,18 @@ class Config(Section):
         return candidate if candidate.is_absolute() else self.root / candidate
 
     @property
+    def artifacts_remote(self) -> S3Location | None:
+        """The S3 bucket and prefix of an `s3://` artifacts root (the source of truth), else None."""
+        return self.paths.artifacts_location
+
+    @property
     def artifacts_dir(self) -> Path:
-        return self.resolve(self.paths.artifacts)
+        """The local artifacts folder: `paths.artifacts`, or the working copy of an `s3://` root
+        (`<root>/.netsec-cache/s3/<bucket>/<prefix>`)."""
+        remote = self.artifacts_remote
+        if remote is None:
+            return self.resolve(self.paths.artifacts)
+        return self.root.joinpath(ARTIFACTS_CACHE, "s3", remote.bucket, *remote.prefix.split("/"))
 
     @property
     def logs_dir(self) -> Path:

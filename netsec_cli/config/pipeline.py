@@ -8,12 +8,30 @@ from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_vali
 from pydantic_core import PydanticCustomError
 
 from netsec_cli.config.base import Section, available_cpus
+from netsec_cli.config.s3_location import S3Location, is_s3_url, parse_s3_url
 
 
 class PathsConfig(Section):
     root: str = ".."
+    # a folder, or `s3://bucket[/prefix]`: stages then pull their inputs from and push their
+    # outputs to that location, working in a local copy (Config.artifacts_dir)
     artifacts: str = "artifacts"
     logs: str = "logs"
+
+    @field_validator("artifacts")
+    @classmethod
+    def _s3_url_well_formed(cls, value: str) -> str:
+        if is_s3_url(value):
+            try:
+                parse_s3_url(value)
+            except ValueError as exc:
+                raise PydanticCustomError("s3_url", str(exc)) from None
+        return value
+
+    @property
+    def artifacts_location(self) -> S3Location | None:
+        """`artifacts` as an S3 location when it is an `s3://` URL, else None (a local folder)."""
+        return parse_s3_url(self.artifacts) if is_s3_url(self.artifacts) else None
 
 
 class DataConfig(Section):

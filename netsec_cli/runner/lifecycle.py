@@ -17,6 +17,11 @@ On an exception the staging folder is removed and the previous published folder 
 successful publish (still under the lock), the `.staging-<name>-*` and `.previous-<name>` folders
 that killed runs of this stage left behind are removed (`artifacts.remove_stale_staging`): with
 the lock held no other netsec process can be publishing, so any such folder is stale.
+
+With an `s3://` artifacts root (`netsec_cli.runner.remote_root`) the S3 location is the source of
+truth: a stage that publishes or reads earlier outputs connects to it when it starts, pulls the
+folders it reads (under the lock, which a stage that otherwise takes none holds just for the
+pull), and pushes its own folder right after publishing; `--sync` adds nothing then.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from netsec_cli.logging_setup import stage_log
 from netsec_cli.progress import NO_PROGRESS, Progress
 
 if TYPE_CHECKING:
+    from netsec_cli.cloud.bucket import Mirror
     from netsec_cli.config import Config
 
 
@@ -87,6 +93,7 @@ def run_stage(
     lock = pipeline_lock(artifacts, wait=options.lock_wait) if locked else contextlib.nullcontext()
     with lock:
         with stage_log(name, **inputs) as summary:
+            root = _open_root(config, name, options, publishes=publishes)
             run = StageRun(name, new_staging_dir(artifacts, name) if publishes else None, summary)
             try:
                 yield run
@@ -97,7 +104,26 @@ def run_stage(
             finally:
                 if run.staging is not None:
                     shutil.rmtree(run.staging, ignore_errors=True)
-        if run.published is not None and (options.sync or config.aws.sync_after_stage):
+        if run.published is not None and root is not None:
+            from netsec_cli.runner.remote_root import push_published
+
+            push_published(config, root, name, options.progress)
+        elif run.published is not None and (options.sync or config.aws.sync_after_stage):
             from netsec_cli.runner.mirror import push_stage
 
             push_stage(config, name, options.progress)
+
+
+def _open_root(config: Config, name: str, options: RunOptions, *, publishes: bool) -> Mirror | None:
+    """With an `s3://` artifacts root, for a stage that publishes or reads: connect, pull what it reads."""
+    location = config.artifacts_remote
+    if location is None:
+        return None
+    from netsec_cli.runner.remote_root import READS, open_root, pull_inputs
+
+    if not publishes and name not in READS:
+        return None
+    with pipeline_lock(config.artifacts_dir, wait=options.lock_wait):
+        root = open_root(config, location)
+        pull_inputs(config, root, name, options.progress)
+    return root

@@ -5,12 +5,14 @@
 and connects. `sync_folders` pushes or pulls a list of folders; its callers hold the artifacts
 lock (the `sync-s3` stage through `run_stage`, a stage's `--sync` inside its own lifecycle).
 `push_stage` mirrors one stage folder after that stage has published (`--sync` or
-`aws.sync_after_stage`).
+`aws.sync_after_stage`), or, given the mirror of an `s3://` artifacts root
+(`netsec_cli.runner.remote_root`), publishes it there.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -21,7 +23,7 @@ from netsec_cli.cloud.errors import validate_bucket_name
 from netsec_cli.cloud.objects import Action, FolderMap, Outcome
 from netsec_cli.cloud.pull import pull
 from netsec_cli.cloud.push import push
-from netsec_cli.cloud.session import build_session, s3_client
+from netsec_cli.cloud.session import AwsCredentials, build_session, s3_client
 from netsec_cli.errors import InputError
 from netsec_cli.logging_setup import stage_log
 from netsec_cli.progress import NO_PROGRESS, Progress
@@ -63,10 +65,15 @@ def open_mirror(config: Config) -> Mirror:
     if not bucket:
         raise InputError("aws.bucket_name is not set", hint="set aws.bucket_name in config/config.yaml to your S3 bucket")
     validate_bucket_name(bucket)
+    return connect(config, bucket, config.aws.prefix, load_aws_credentials(config))
+
+
+def connect(config: Config, bucket: str, prefix: str, credentials: AwsCredentials | None) -> Mirror:
+    """A Mirror of `bucket`/`prefix` at the configured endpoint with the `aws.*` transfer settings."""
     return Mirror(
-        s3_client(config, load_aws_credentials(config)),
+        s3_client(config, credentials),
         bucket,
-        config.aws.prefix,
+        prefix,
         max_concurrency=config.aws.max_concurrency,
         multipart_threshold=config.aws.multipart_threshold_mb * 1024 * 1024,
         attempts=config.aws.retries + 1,
@@ -88,21 +95,25 @@ def folder_map(config: Config, folder: str | Path) -> FolderMap:
     return FolderMap(local, key)
 
 
-def push_stage(config: Config, stage: str, progress: Progress = NO_PROGRESS) -> SyncResult:
-    """Push `artifacts/<stage>` alone; remote files of that stage it no longer holds are removed."""
+def push_stage(config: Config, stage: str, progress: Progress = NO_PROGRESS, root: Mirror | None = None) -> SyncResult:
+    """Push `artifacts/<stage>` alone; remote files of that stage it no longer holds are removed.
+
+    To `<aws.prefix>/<artifacts folder>/<stage>/`, or with `root` (the mirror of an `s3://`
+    artifacts root) to `<its prefix>/<stage>/`."""
     if stage not in STAGES:
         raise InputError(f"unknown stage {stage!r}", hint=f"one of {', '.join(STAGES)}")
-    artifacts = folder_map(config, config.artifacts_dir)
-    if not (artifacts.local / stage).is_dir():
-        raise InputError(f"no {stage} artifacts in {artifacts.local / stage} to sync", hint=f"run `netsec {stage}` first")
-    if (artifacts.local / stage).is_symlink():
+    local = config.artifacts_dir / stage
+    key = stage if root is not None else f"{folder_map(config, config.artifacts_dir).key}/{stage}"
+    if not local.is_dir():
+        raise InputError(f"no {stage} artifacts in {local} to sync", hint=f"run `netsec {stage}` first")
+    if local.is_symlink():
         raise InputError(
-            f"{artifacts.local / stage} is a symlink; netsec never mirrors through links",
+            f"{local} is a symlink; netsec never mirrors through links",
             hint=f"replace it with the stage's folder (re-run `netsec {stage}`)",
         )
-    folder = FolderMap(artifacts.local / stage, f"{artifacts.key}/{stage}")
+    folder = FolderMap(local, key)
     with stage_log("sync_s3", folder=folder.local) as summary:
-        result = sync_folders(config, [folder], delete=True, progress=progress)
+        result = sync_folders(config, [folder], delete=True, progress=progress, mirror=root)
         summary.update(uploaded=result.uploaded, deleted=result.deleted, unchanged=result.unchanged)
     return result
 
@@ -116,10 +127,15 @@ def sync_folders(
     delete: bool = False,
     create_bucket: bool = False,
     progress: Progress = NO_PROGRESS,
+    mirror: Mirror | None = None,
+    stages: Collection[str] | None = None,
 ) -> SyncResult:
-    """Push `folders` to S3 (or, with direction "pull", restore them); the caller holds the lock."""
+    """Push `folders` to S3 (or, with direction "pull", restore them); the caller holds the lock.
+
+    `mirror`: where to (default: `open_mirror`, the `aws.*` bucket); `stages`: a pull of only
+    those stage folders of `folders`."""
     started = time.perf_counter()
-    mirror = open_mirror(config)
+    mirror = mirror or open_mirror(config)
     result = SyncResult(direction, mirror.bucket, mirror.prefix, mirror.endpoint, dry_run)
     remote_missing = False
     if create_bucket and direction == "push" and not mirror.bucket_exists():
@@ -130,7 +146,7 @@ def sync_folders(
             mirror.create_bucket(mirror.client.meta.region_name)  # the region the client signs for
             result.bucket_created = True
     if direction == "pull":
-        outcome = pull(mirror, folders, delete=delete, dry_run=dry_run, progress=progress)
+        outcome = pull(mirror, folders, delete=delete, dry_run=dry_run, progress=progress, stages=stages)
     else:
         outcome = push(mirror, folders, delete=delete, dry_run=dry_run, progress=progress, remote_missing=remote_missing)
     _fill(result, outcome)

@@ -1,33 +1,34 @@
 """`netsec etl`: read the source rows, settle the schema, split train/test, write artifacts/etl/.
 
 Outputs (published atomically with a manifest): `raw.parquet` (every row, schema columns and
-dtypes), `train.parquet` and `test.parquet` (a split stratified on normal vs intrusion), and
-`schema.yaml` whose categorical domains come from the training split.
+dtypes), `train.parquet` and `test.parquet` (a split stratified on normal vs intrusion, rows in
+source order within each) and `schema.yaml` whose categorical domains come from the training split.
+The rows stream through in chunks of `predict.chunk_size` (`etl_source` opens the source,
+`etl_chunks` conforms and writes each chunk, `etl_split` splits): memory holds a chunk and one
+byte a row, whatever the row count. A schema that is neither given nor shipped is inferred from
+the first INFER_ROWS rows, the same for every chunk size.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-import numpy as np
 
 from netsec_cli.artifacts import EtlFiles, write_text_atomic
+from netsec_cli.compute import open_engine
 from netsec_cli.config import Config
 from netsec_cli.errors import InputError
-from netsec_cli.progress import Progress
 from netsec_cli.runner import RunOptions, run_stage
-from netsec_cli.schema import Schema, shipped_schema
-
-if TYPE_CHECKING:
-    import pandas as pd
+from netsec_cli.schema import Schema
+from netsec_cli.stages.etl_chunks import ChunkPlan, Streamed, stream_rows, typed_normal
+from netsec_cli.stages.etl_source import EtlSource, open_source
+from netsec_cli.stages.etl_split import split_membership, write_splits
 
 log = logging.getLogger("netsec_cli.stages.etl")
 
 LIKELY_TARGETS = {"label", "labels", "class", "result", "target", "attack", "attack_type", "y"}
+INFER_ROWS = 100_000
 
 
 @dataclass
@@ -47,14 +48,6 @@ class EtlResult:
     warnings: list[str] = field(default_factory=list)
 
 
-@dataclass
-class _Loaded:
-    frame: pd.DataFrame
-    schema: Schema | None
-    origin: str
-    name: str
-
-
 def run_etl(
     config: Config,
     *,
@@ -70,42 +63,43 @@ def run_etl(
     here, to the project root when it comes from config). The schema is `schema_path`, else
     config.data.schema, else the shipped NSL-KDD schema for NSL-KDD-layout files and synthetic
     data, else inferred. `target` / `normal_value` override config.data (and the schema file's).
+    Rows are read in chunks of config.predict.chunk_size: memory depends on it, not on the row count.
     """
     chosen = source or config.data.source
     explicit = _explicit_schema(config, schema_path)
+    chunk_size = config.predict.chunk_size
     warnings: list[str] = []
     with run_stage(config, "etl", options, source=chosen) as run, options.progress.task("etl", total=4) as task:
         files = EtlFiles(run.folder)
-        if chosen == "mongo":
-            loaded = _load_mongo(config, explicit, files.raw, options.progress)
-        else:
-            loaded = _load(config, chosen, explicit, from_config=source is None)
+        with (
+            open_source(config, chosen, explicit, from_config=source is None, scratch=run.folder, progress=options.progress) as opened,
+            open_engine(config) as engine,
+        ):
+            task.advance()
+            plan = _plan(config, opened, target, normal_value)
+            streamed = stream_rows(opened.chunks(plan.schema.columns, chunk_size), plan, run.folder, engine, options.progress)
+        schema = _settled(plan, streamed, warnings)
         task.advance()
-        frame, schema = _settle(config, loaded, target, normal_value, warnings)
+        is_test = split_membership(streamed.intrusion, config.split, warnings)
         task.advance()
-        train_idx, test_idx = _split(config, frame, schema, warnings)
-        train, test = frame.iloc[train_idx], frame.iloc[test_idx]
-        schema = _with_domains(schema, train)
-        task.advance()
-        frame.to_parquet(files.raw, index=False)
-        train.reset_index(drop=True).to_parquet(files.train, index=False)
-        test.reset_index(drop=True).to_parquet(files.test, index=False)
+        domains = write_splits(streamed.segments, is_test, schema, files, chunk_size)
+        schema = schema.model_copy(update={"categorical_domains": domains})
         write_text_atomic(files.schema, schema.to_yaml())
         task.advance()
-        intrusions = int((~schema.is_normal(frame[schema.target])).sum())
-        run.summary.update(rows=len(frame), train=len(train), test=len(test), intrusions=intrusions)
+        rows, test_rows, intrusions = len(is_test), int(is_test.sum()), int(streamed.intrusion.sum())
+        run.summary.update(rows=rows, train=rows - test_rows, test=test_rows, intrusions=intrusions)
     published = EtlFiles(run.published or files.folder)
     return EtlResult(
-        source=chosen if chosen in ("synthetic", "mongo") else loaded.name,
-        rows=len(frame),
-        train_rows=len(train),
-        test_rows=len(test),
-        intrusion_share=round(intrusions / len(frame), 6),
+        source=chosen if chosen in ("synthetic", "mongo") else opened.name,
+        rows=rows,
+        train_rows=rows - test_rows,
+        test_rows=test_rows,
+        intrusion_share=round(intrusions / rows, 6),
         columns=len(schema.columns),
         outputs=published.outputs(),
         duration_s=run.elapsed(),
         target=schema.target,
-        schema_origin=loaded.origin,
+        schema_origin=opened.origin,
         warnings=warnings,
     )
 
@@ -118,85 +112,61 @@ def _explicit_schema(config: Config, schema_path: Path | None) -> Schema | None:
     return None
 
 
-def _load(config: Config, source: str, explicit: Schema | None, *, from_config: bool) -> _Loaded:
-    """Rows from the synthetic generator or a file, with the schema they came with (if any)."""
-    from netsec_cli.sources.tabular import LAYOUT_ATTR, NSL_KDD, read_table
+def _plan(config: Config, source: EtlSource, target: str | None, normal_value: str | None) -> ChunkPlan:
+    """The schema every chunk is conformed to: the source's (retargeted, its absent ignored columns
+    left out), else inferred from the first INFER_ROWS rows."""
+    from netsec_cli.schema_infer import infer_schema
+    from netsec_cli.sources.tabular import drop_columns
+    from netsec_cli.sources.tabular.layout import missing_columns, unknown_columns
 
-    if source == "synthetic":
-        from netsec_cli.sources.synthetic import generate_flows
+    schema = source.schema
+    if schema is None:
+        assert source.head is not None
+        chosen_target = target or config.data.target
+        _require_target(source.columns, chosen_target, source.name)
+        ignored = [c for c in config.data.drop_columns if c in source.columns and c != chosen_target]
+        name = Path(source.name).stem if source.origin == "inferred" and not source.name.startswith("mongo:") else source.name
+        head = source.head(INFER_ROWS)
+        schema = infer_schema(head, chosen_target, normal_value or config.data.normal_value, name, ignored)
+        return ChunkPlan(schema, dict(schema.dtypes), source.name, inferred_rows=INFER_ROWS)
+    _require_target(source.columns, target or schema.target, source.name)
+    schema = _retarget(schema, target) if target else schema
+    if normal_value is not None:
+        schema = schema.model_copy(update={"normal_value": normal_value})
+    error = unknown_columns(source.name, schema, source.columns)
+    if error is not None:
+        raise error
+    missing = [c for c in schema.columns if c not in source.columns and c not in schema.ignored]
+    if missing:
+        raise missing_columns(source.name, schema, missing)
+    absent = [c for c in schema.columns if c not in source.columns]
+    schema = drop_columns(schema, absent) if absent else schema
+    return ChunkPlan(schema, dict(schema.dtypes), source.name)
 
-        frame = generate_flows(config.data.synthetic_rows, config.data.synthetic_seed)
-        shipped = Schema.load(shipped_schema(NSL_KDD))
-        return _Loaded(frame, explicit or shipped, "explicit" if explicit else NSL_KDD, "synthetic")
-    path = config.resolve(source) if from_config else Path(source).expanduser().resolve()
-    frame = read_table(path, explicit, max_field_bytes=config.input.max_field_bytes)
-    if explicit is not None:
-        return _Loaded(frame, explicit, "explicit", str(path))
-    if frame.attrs.get(LAYOUT_ATTR) == NSL_KDD:
-        return _Loaded(frame, Schema.load(shipped_schema(NSL_KDD)), NSL_KDD, str(path))
-    return _Loaded(frame, None, "inferred", str(path))
 
-
-def _load_mongo(config: Config, explicit: Schema | None, dest: Path, progress: Progress) -> _Loaded:
-    """Rows from the configured MongoDB collection, staged as Parquet by the mongo source."""
+def _settled(plan: ChunkPlan, streamed: Streamed, warnings: list[str]) -> Schema:
+    """The schema of the rows as stored: dtypes as streamed, the normal value in the target's type;
+    warnings for dropped unlabelled rows and a missing intrusion class, an error for a missing normal one."""
     import pandas as pd
 
-    from netsec_cli.sources.mongo import read_collection
-    from netsec_cli.sources.tabular import NSL_KDD, normalise_dtypes
-
-    rows = read_collection(config, dest=dest, schema=explicit, progress=progress)
-    log.info("read %s documents from MongoDB %s.%s", rows, config.mongo.database, config.mongo.collection)
-    frame = normalise_dtypes(pd.read_parquet(dest)) if dest.is_file() else pd.DataFrame()
-    if frame.empty:
-        raise InputError(f"MongoDB collection {config.mongo.database}.{config.mongo.collection} returned no rows")
-    origin = f"mongo:{config.mongo.database}.{config.mongo.collection}"
-    if explicit is not None:
-        return _Loaded(frame, explicit, "explicit", origin)
-    shipped = _shipped_layout(frame)
-    return _Loaded(frame, shipped, NSL_KDD if shipped else "inferred", origin)
-
-
-def _shipped_layout(frame: pd.DataFrame) -> Schema | None:
-    """The shipped NSL-KDD schema when the frame holds exactly its columns (difficulty optional)."""
-    from netsec_cli.sources.tabular import NSL_KDD
-
-    shipped = Schema.load(shipped_schema(NSL_KDD))
-    required = set(shipped.columns) - set(shipped.ignored)
-    return shipped if required <= set(frame.columns) <= set(shipped.columns) else None
+    schema = plan.schema
+    if streamed.dtypes != schema.dtypes:
+        changed = [c for c in schema.columns if streamed.dtypes[c] != schema.dtypes[c]]
+        if plan.inferred_rows is None:
+            log.warning("columns stored with a different dtype than the schema says: %s", ", ".join(changed))
+        schema = schema.model_copy(update={"dtypes": dict(streamed.dtypes)})
+    if streamed.dropped:
+        message = f"dropped {streamed.dropped} rows with no value in target column {schema.target!r}"
+        log.warning(message)
+        warnings.append(message)
+    target = pd.Series([], dtype=schema.dtypes[schema.target])
+    schema = schema.model_copy(update={"normal_value": typed_normal(target, schema.normal_value)})
+    _check_classes(streamed, schema, plan.origin, warnings)
+    return schema
 
 
-def _settle(
-    config: Config, loaded: _Loaded, target: str | None, normal_value: str | None, warnings: list[str]
-) -> tuple[pd.DataFrame, Schema]:
-    """The frame in schema column order and dtypes, and the schema that describes it exactly."""
-    from netsec_cli.schema_infer import infer_schema
-    from netsec_cli.sources.tabular import conform_to_schema, drop_columns
-
-    frame, schema = loaded.frame, loaded.schema
-    if schema is None:
-        chosen_target = target or config.data.target
-        _require_target(frame, chosen_target, loaded.name)
-        ignored = [c for c in config.data.drop_columns if c in frame.columns and c != chosen_target]
-        name = Path(loaded.name).stem if loaded.origin == "inferred" else loaded.name
-        schema = infer_schema(frame, chosen_target, normal_value or config.data.normal_value, name, ignored)
-    else:
-        _require_target(frame, target or schema.target, loaded.name)
-        schema = _retarget(schema, target) if target else schema
-        if normal_value is not None:
-            schema = schema.model_copy(update={"normal_value": normal_value})
-        frame = conform_to_schema(frame, schema, loaded.name)
-        absent = [c for c in schema.columns if c not in frame.columns]
-        schema = drop_columns(schema, absent) if absent else schema
-    schema = _match_dtypes(schema, frame)
-    frame = _drop_unlabelled(frame, schema, warnings)
-    schema = schema.model_copy(update={"normal_value": _typed_normal(frame[schema.target], schema.normal_value)})
-    _check_classes(frame, schema, loaded.name, warnings)
-    return frame.reset_index(drop=True), schema
-
-
-def _require_target(frame: pd.DataFrame, target: str, origin: str) -> None:
-    if target not in frame.columns:
-        columns = [str(c) for c in frame.columns]
+def _require_target(columns: list[str], target: str, origin: str) -> None:
+    if target not in columns:
         shown = ", ".join(columns[:12]) + (f", … ({len(columns)} in all)" if len(columns) > 12 else "")
         likely = [c for c in columns if c.lower() in LIKELY_TARGETS]
         hint = f"pass --target {likely[0]} or set data.target" if likely else "set data.target or pass --target"
@@ -220,100 +190,16 @@ def _retarget(schema: Schema, target: str) -> Schema:
     )
 
 
-def _match_dtypes(schema: Schema, frame: pd.DataFrame) -> Schema:
-    """Record the dtypes the frame really has (an int64 column with gaps is stored as float64)."""
-    from netsec_cli.schema_infer import column_dtype
-
-    actual = {c: column_dtype(frame[c]) for c in schema.columns}
-    if actual == schema.dtypes:
-        return schema
-    changed = [c for c in schema.columns if actual[c] != schema.dtypes[c]]
-    log.warning("columns stored with a different dtype than the schema says: %s", ", ".join(changed))
-    return schema.model_copy(update={"dtypes": actual})
-
-
-def _drop_unlabelled(frame: pd.DataFrame, schema: Schema, warnings: list[str]) -> pd.DataFrame:
-    missing = frame[schema.target].isna()
-    if not missing.any():
-        return frame
-    message = f"dropped {int(missing.sum())} rows with no value in target column {schema.target!r}"
-    log.warning(message)
-    warnings.append(message)
-    return frame[~missing]
-
-
-def _typed_normal(values: pd.Series, normal: str | int | float) -> str | int | float:
-    """The normal value in the target's own type, so `1`, `"1"` and `1.0` all match an integer column."""
-    import pandas as pd
-
-    if not pd.api.types.is_numeric_dtype(values):
-        return str(normal)
-    try:
-        number = float(normal)
-    except (TypeError, ValueError):
-        return normal
-    if pd.api.types.is_integer_dtype(values) and number.is_integer():
-        return int(number)
-    return number
-
-
-def _check_classes(frame: pd.DataFrame, schema: Schema, origin: str, warnings: list[str]) -> None:
-    normal = schema.is_normal(frame[schema.target])
-    if not normal.any():
-        seen = ", ".join(sorted({str(v) for v in frame[schema.target].unique()[:8]}))
+def _check_classes(streamed: Streamed, schema: Schema, origin: str, warnings: list[str]) -> None:
+    intrusions = int(streamed.intrusion.sum())
+    if intrusions == len(streamed.intrusion):
+        seen = ", ".join(sorted(streamed.targets))
         raise InputError(
             f"no row of {origin} has target {schema.target!r} equal to the normal value {schema.normal_value!r} "
             f"(values seen: {seen})",
             hint="set data.normal_value or pass --normal-value",
         )
-    if normal.all():
+    if intrusions == 0:
         message = f"every row of {origin} is normal; there are no intrusions to learn from"
         log.warning(message)
         warnings.append(message)
-
-
-def _split(config: Config, frame: pd.DataFrame, schema: Schema, warnings: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Row indices of the train and test splits, stratified on normal vs intrusion when possible."""
-    labels = (~schema.is_normal(frame[schema.target])).to_numpy()
-    rows, test_size = len(frame), config.split.test_size
-    n_test = math.ceil(test_size * rows)
-    if not 0 < n_test < rows:
-        raise InputError(f"cannot split {rows} row(s) with split.test_size={test_size}: need rows in both train and test")
-    if config.split.stratify:
-        counts = np.bincount(labels.astype(np.int64), minlength=2)
-        if counts.min() >= 2:
-            return stratified_split(labels, n_test, config.split.seed)
-        message = f"stratified split impossible: only {counts.min()} row(s) of one class; used a plain random split"
-        log.warning(message)
-        warnings.append(message)
-    order = np.random.default_rng(config.split.seed).permutation(rows)
-    return order[n_test:], order[:n_test]
-
-
-def stratified_split(labels: np.ndarray, n_test: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Train and test row indices with each class's share kept; exactly `n_test` test rows.
-
-    Test rows per class are allotted by largest remainder, at least one row of each class on
-    each side; both sides come back shuffled. Deterministic for a given seed.
-    """
-    rng = np.random.default_rng(seed)
-    classes, counts = np.unique(labels, return_counts=True)
-    exact = counts * n_test / len(labels)
-    take = np.clip(np.floor(exact).astype(np.int64), 1, counts - 1)
-    for index in np.argsort(-(exact - np.floor(exact)), kind="stable"):
-        if take.sum() >= n_test:
-            break
-        take[index] = min(take[index] + 1, counts[index] - 1)
-    train_parts, test_parts = [], []
-    for value, k in zip(classes, take):
-        members = rng.permutation(np.flatnonzero(labels == value))
-        test_parts.append(members[:k])
-        train_parts.append(members[k:])
-    return rng.permutation(np.concatenate(train_parts)), rng.permutation(np.concatenate(test_parts))
-
-
-def _with_domains(schema: Schema, train: pd.DataFrame) -> Schema:
-    """The schema with each categorical feature's domain taken from the training split."""
-    from netsec_cli.schema_infer import domain
-
-    return schema.model_copy(update={"categorical_domains": {c: domain(train[c]) for c in schema.categorical}})

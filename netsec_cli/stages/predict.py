@@ -35,7 +35,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import heapq
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,10 +47,12 @@ from netsec_cli.artifacts import (
     stage_dir,
     write_json_atomic,
 )
+from netsec_cli.compute import open_engine
 from netsec_cli.errors import InputError
 from netsec_cli.preprocessing import FeatureExplainer
 from netsec_cli.runner import RunOptions, StageRun, run_stage
 from netsec_cli.scoring import (
+    Model,
     explain_rows,
     features,
     flagged_notes,
@@ -144,30 +146,49 @@ class _Writer:
             self._writer.close()
 
 
-def _update_top(
-    heap: list[_Entry], keep: int, start: int, probability: np.ndarray, chunk: FeatureChunk, explain: Callable[[np.ndarray], np.ndarray]
-) -> None:
-    """Keep the `keep` most probable intrusions seen so far (bounded heap across chunks), each
-    with its first input values and its `top_features` (explained only if it may enter the heap)."""
+@dataclass
+class ChunkScores:
+    """One scored chunk: its probabilities, its `top_features` column (with `explain`) and its own
+    most suspicious rows (position in the chunk, probability, displayed values, top_features)."""
+
+    probability: np.ndarray
+    notes: np.ndarray | None
+    top: list[tuple[int, float, dict[str, str], str]]
+
+
+def score_chunk(chunk: FeatureChunk, model: Model, explainer: FeatureExplainer | None, explain: bool, keep: int) -> ChunkScores:
+    """Score one chunk, as an engine maps it (here or on a Dask worker): probabilities, notes for
+    the flagged rows with `explain`, and the chunk's `keep` most probable rows, explained."""
     import numpy as np
 
-    if keep == 0 or len(probability) == 0:
-        return
+    assert model.detector is not None
+    x = features(model, chunk)
+    probability = model.detector.predict_proba(x)
+    why = functools.partial(explain_rows, model, explainer, x, chunk)
+    notes = flagged_notes(probability, model.threshold, why) if explain else None
     take = min(keep, len(probability))
-    candidates = np.argpartition(-probability, take - 1)[:take]
-    if len(heap) >= keep:
-        candidates = candidates[[(float(probability[i]), -(start + int(i))) > heap[0][:2] for i in candidates]]
-    notes = dict(zip(candidates.tolist(), explain(candidates).tolist(), strict=True)) if len(candidates) else {}
+    if take == 0:
+        return ChunkScores(probability, notes, [])
+    kth = np.partition(probability, len(probability) - take)[len(probability) - take]
+    tied_or_above = np.flatnonzero(probability >= kth)  # in row order: ties go to the earlier row
+    candidates = tied_or_above[np.argsort(-probability[tied_or_above], kind="stable")[:take]]
+    texts = why(candidates)
     columns = chunk.features[:DISPLAY_COLUMNS]
-    for i in candidates:
-        item = (float(probability[i]), -(start + int(i)))
-        if len(heap) < keep or item > heap[0][:2]:
-            values = {c: _display(chunk.value(c, int(i))) for c in columns}
-            entry = (item[0], item[1], values, notes[int(i)])
-            if len(heap) < keep:
-                heapq.heappush(heap, entry)
-            else:
-                heapq.heapreplace(heap, entry)
+    top = [
+        (int(i), float(probability[i]), {c: _display(chunk.value(c, int(i))) for c in columns}, str(text))
+        for i, text in zip(candidates.tolist(), texts.tolist(), strict=True)
+    ]
+    return ChunkScores(probability, notes, top)
+
+
+def _update_top(heap: list[_Entry], keep: int, start: int, scores: ChunkScores) -> None:
+    """Keep the `keep` most probable rows seen so far (a bounded heap across chunks)."""
+    for i, probability, values, note in scores.top:
+        entry = (probability, -(start + i), values, note)
+        if len(heap) < keep:
+            heapq.heappush(heap, entry)
+        elif entry[:2] > heap[0][:2]:
+            heapq.heapreplace(heap, entry)
 
 
 def _display(value: Any) -> str:
@@ -222,17 +243,17 @@ def run_predict(
         rows = intrusions = 0
         heap: list[_Entry] = []
         explainer = FeatureExplainer(model.preprocessor) if explain or config.predict.top else None
-        with _destination(run, output) as target, options.progress.task("predict", total=source.rows) as bar:
+        with (
+            _destination(run, output) as target,
+            options.progress.task("predict", total=source.rows) as bar,
+            open_engine(config) as engine,
+        ):
             writer = _Writer(target, kind)
             try:
-                for chunk in source.chunks():
-                    x = features(model, chunk)
-                    assert model.detector is not None
-                    probability = model.detector.predict_proba(x)
-                    why = functools.partial(explain_rows, model, explainer, x, chunk)
-                    notes = flagged_notes(probability, model.threshold, why) if explain else None
-                    writer.write(predictions_table(rows, probability, model.threshold, notes))
-                    _update_top(heap, config.predict.top, rows, probability, chunk, why)
+                for scores in engine.map(score_chunk, source.chunks(), model, explainer, explain, config.predict.top):
+                    probability = scores.probability
+                    writer.write(predictions_table(rows, probability, model.threshold, scores.notes))
+                    _update_top(heap, config.predict.top, rows, scores)
                     intrusions += int(np.count_nonzero(probability >= model.threshold))
                     rows += len(probability)
                     bar.advance(len(probability))

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from netsec_cli.compute import open_engine
 from netsec_cli.runner import RunOptions, run_stage
 
 if TYPE_CHECKING:
@@ -48,7 +49,8 @@ def run_pipeline(
     from netsec_cli.stages.transform import run_transform
     from netsec_cli.stages.validate import run_validate, validation_error
 
-    with run_stage(config, "run", options, publishes=False, locks=True, source=source or config.data.source) as run:
+    run_scope = run_stage(config, "run", options, publishes=False, locks=True, source=source or config.data.source)
+    with run_scope as run, open_engine(config):  # one engine (one Dask cluster) for every stage
         etl = run_etl(config, source=source, target=target, normal_value=normal_value, options=options)
         checked = run_validate(config, options=options)
         if not checked.passed:

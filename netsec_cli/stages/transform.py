@@ -21,7 +21,6 @@ encoding at the default 500,000).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +32,7 @@ from netsec_cli.artifacts import (
     write_json_atomic,
     write_text_atomic,
 )
+from netsec_cli.compute import Engine, open_engine
 from netsec_cli.errors import InputError
 from netsec_cli.preprocessing import (
     chunk_features,
@@ -52,6 +52,7 @@ from netsec_cli.sources.tabular import (
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
+    from sklearn.compose import ColumnTransformer
 
     from netsec_cli.config import Config
     from netsec_cli.preprocessing import FastTransform
@@ -193,7 +194,7 @@ def _fill(
     config: Config,
     schema: Schema,
     path: Path,
-    transform: Callable[[FeatureChunk], np.ndarray],
+    transform: ChunkTransform,
     bar: TaskHandle,
     x: _Rows,
     y: _Rows,
@@ -202,9 +203,10 @@ def _fill(
     import pyarrow.parquet as pq
 
     if x.shape[0]:
-        for chunk in open_input(path, schema, config.predict.chunk_size, max_field_bytes=config.input.max_field_bytes).chunks():
-            x.write(transform(chunk))
-            bar.advance(len(chunk))
+        chunks = open_input(path, schema, config.predict.chunk_size, max_field_bytes=config.input.max_field_bytes).chunks()
+        for block in transform.engine.map(chunk_rows, chunks, transform.preprocessor, transform.fast):
+            x.write(block)
+            bar.advance(len(block))
         for batch in pq.ParquetFile(path).iter_batches(batch_size=config.predict.chunk_size, columns=[schema.target]):
             y.write(binary_target(schema, batch.to_pandas()))
     if x.rows != x.shape[0] or y.rows != y.shape[0]:
@@ -216,7 +218,7 @@ def _split_arrays(
     schema: Schema,
     path: Path,
     width: int,
-    transform: Callable[[FeatureChunk], np.ndarray],
+    transform: ChunkTransform,
     bar: TaskHandle,
     files: tuple[Path, Path] | None,
     rows: int,
@@ -234,13 +236,27 @@ def _split_arrays(
     return x_array, y_array, y.ones
 
 
+@dataclass(frozen=True)
+class ChunkTransform:
+    """The fitted preprocessor, its array fast path, and the engine chunks are transformed on."""
+
+    engine: Engine
+    preprocessor: ColumnTransformer
+    fast: FastTransform | None
+
+
+def chunk_rows(chunk: FeatureChunk, preprocessor: ColumnTransformer, fast: FastTransform | None) -> np.ndarray:
+    """One chunk's float32 feature matrix (`preprocessing.chunk_features`), as engines map it."""
+    return chunk_features(preprocessor, fast, chunk)
+
+
 def run_transform(config: Config, *, options: RunOptions = RunOptions()) -> TransformResult:
     """Fit the preprocessor on artifacts/etl/train.parquet and publish artifacts/transform."""
     import numpy as np
 
     settings = config.transform
     inputs = {"scaler": settings.scaler, "smote": settings.smote, "fit_max_rows": settings.fit_max_rows}
-    with run_stage(config, "transform", options, **inputs) as run:
+    with run_stage(config, "transform", options, **inputs) as run, open_engine(config) as engine:
         etl = open_stage(config.artifacts_dir, "etl", "transform")
         schema = etl.load_schema()
         train_rows, test_rows = parquet_rows(etl.train), parquet_rows(etl.test)
@@ -255,12 +271,9 @@ def run_transform(config: Config, *, options: RunOptions = RunOptions()) -> Tran
             threads = config.compute.thread_count
             preprocessor = fit_preprocessor(schema, settings, frame, seed=config.split.seed, imputed=imputed, threads=threads)
             del frame
-            fast: FastTransform | None = fast_transform(preprocessor, imputed, threads)
+            fast = fast_transform(preprocessor, imputed, threads if engine.name == "local" else 1)
             names = [str(n) for n in preprocessor.get_feature_names_out()]
-
-            def transform(chunk: FeatureChunk) -> np.ndarray:
-                return chunk_features(preprocessor, fast, chunk)
-
+            transform = ChunkTransform(engine, preprocessor, fast)
             on_disk = None if settings.smote else (files.array("X_train"), files.array("y_train"))
             x_train, y_train, intrusions = _split_arrays(config, schema, etl.train, len(names), transform, bar, on_disk, train_rows)
             test_files = (files.array("X_test"), files.array("y_test"))

@@ -31,8 +31,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from netsec_cli.artifacts import ValidateFiles, open_stage, stage_dir, write_json_atomic
+from netsec_cli.compute import Engine, open_engine
 from netsec_cli.config import Config
-from netsec_cli.errors import InputError, ValidationFailed
+from netsec_cli.errors import InputError, NetsecError, ValidationFailed
 from netsec_cli.runner import RunOptions, run_stage
 from netsec_cli.schema import Schema
 
@@ -77,7 +78,8 @@ def run_validate(config: Config, *, options: RunOptions = RunOptions()) -> Valid
     with run_stage(config, "validate", options) as run, options.progress.task("validate", total=3) as task:
         etl = open_stage(config.artifacts_dir, "etl", "validate")
         schema = etl.load_schema()
-        splits = {"train": _scan(config, schema, etl.train, 0), "test": _scan(config, schema, etl.test, 1)}
+        with open_engine(config) as engine:
+            splits = {"train": _scan(config, schema, etl.train, 0, engine), "test": _scan(config, schema, etl.test, 1, engine)}
         failures: list[Issue] = []
         warnings: list[Issue] = []
         usable = _schema_checks(config, schema, splits, failures, warnings)
@@ -126,8 +128,8 @@ def run_validate(config: Config, *, options: RunOptions = RunOptions()) -> Valid
     return result
 
 
-def _scan(config: Config, schema: Schema, path: Path, index: int) -> SplitStats:
-    """One pass over a split; its sample is seeded by (`split.seed`, 0 for train / 1 for test)."""
+def _scan(config: Config, schema: Schema, path: Path, index: int, engine: Engine) -> SplitStats:
+    """One pass over a split, its counts on `engine`; its sample is seeded by (`split.seed`, 0 for train / 1 for test)."""
     from netsec_cli.split_stats import scan_parquet
 
     try:
@@ -138,7 +140,10 @@ def _scan(config: Config, schema: Schema, path: Path, index: int) -> SplitStats:
             sample_rows=config.validation.sample_rows,
             seed=(config.split.seed, index),
             batch_size=config.predict.chunk_size,
+            mapper=engine,
         )
+    except NetsecError:
+        raise
     except Exception as exc:  # pyarrow raises several unrelated types for a damaged file
         raise InputError(f"cannot read {path}: {exc}", hint="re-run `netsec etl`") from None
 

@@ -37,7 +37,7 @@ def _open(path: Path) -> Any:
     import pyarrow.parquet as pq
 
     try:
-        return pq.ParquetFile(path)
+        return pq.ParquetFile(path, pre_buffer=False)
     except Exception as exc:  # pyarrow raises ArrowInvalid/OSError and others for a damaged file
         raise _unreadable(path, exc) from None
 
