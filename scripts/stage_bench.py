@@ -1,6 +1,7 @@
-"""Shared by the stage benchmarks (bench_transform.py, bench_validate.py): a netsec command timed
-in a fresh child process with its own peak RSS (VmHWM), a baseline source tree exported from git,
-and a stage config pointed at a temporary project."""
+"""Shared by the stage benchmarks (bench_transform.py, bench_validate.py, bench_scale.py,
+bench_memory.py): a netsec command timed in a fresh child process with its own peak RSS (VmHWM),
+or with `watched_run` also its descendants' (Dask workers) and its exit code; a baseline source
+tree exported from git, and a stage config pointed at a temporary project."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import yaml
 
@@ -22,9 +23,10 @@ sys.path.insert(0, {code!r})
 started = time.perf_counter()
 from netsec_cli.cli.app import app
 try:
-    app(["--config", {config!r}, "-q", *{args!r}], standalone_mode=False)
+    code = app(["--config", {config!r}, "-q", *{args!r}], standalone_mode=False)
 except SystemExit as exc:
-    assert not exc.code, exc.code
+    code = exc.code
+assert not code, code
 hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM:")]
 peak_kb = int(hwm[0].split()[1]) if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -92,3 +94,110 @@ def result_line(name: str, rows: int, got: dict[str, float]) -> str:
         f"{name}: {got['seconds']:.1f}s wall, {got['cpu']:.1f}s CPU, peak RSS {got['peak_mb']:,.0f} MB"
         f" ({rows / got['seconds']:,.0f} rows/s)"
     )
+
+
+CHILD_STATUS = """
+import json, resource, sys, time
+sys.path.insert(0, {code!r})
+started = time.perf_counter()
+from netsec_cli.cli.app import app
+try:
+    returned = app(["--config", {config!r}, "-q", *{args!r}], standalone_mode=False)
+    status = returned if isinstance(returned, int) else 0
+except SystemExit as exc:
+    status = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
+hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM:")]
+peak_kb = int(hwm[0].split()[1]) if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+usage = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({{"seconds": time.perf_counter() - started, "cpu": usage.ru_utime + usage.ru_stime, "peak_mb": peak_kb / 1024, "exit": status}}))
+"""
+
+
+def _peak_rss_mb(pid: int, rss_bytes: int) -> float:
+    """A process's peak RSS so far (VmHWM), else its current RSS, in MB."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return rss_bytes / 2**20
+
+
+class TreeWatcher:
+    """Polls the descendants of one process (e.g. Dask workers) every `interval` seconds: each one's
+    peak RSS and CPU time, and the largest simultaneous sum of their RSS. Also keeps the root's own
+    VmHWM as a fallback for when it dies before reporting it."""
+
+    def __init__(self, pid: int, interval: float = 0.2) -> None:
+        import threading
+
+        self.pid = pid
+        self.interval = interval
+        self.peaks: dict[int, float] = {}
+        self.cpu: dict[int, float] = {}
+        self.sum_mb = 0.0
+        self.root_peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        import psutil
+
+        try:
+            root = psutil.Process(self.pid)
+        except psutil.Error:
+            return
+        while not self._stop.is_set():
+            try:
+                self.root_peak_mb = max(self.root_peak_mb, _peak_rss_mb(self.pid, root.memory_info().rss))
+                children = root.children(recursive=True)
+            except psutil.Error:
+                return
+            total = 0.0
+            for child in children:
+                try:
+                    with child.oneshot():
+                        rss = child.memory_info().rss
+                        times = child.cpu_times()
+                except psutil.Error:
+                    continue
+                total += rss / 2**20
+                self.peaks[child.pid] = max(self.peaks.get(child.pid, 0.0), _peak_rss_mb(child.pid, rss))
+                self.cpu[child.pid] = times.user + times.system
+            self.sum_mb = max(self.sum_mb, total)
+            self._stop.wait(self.interval)
+
+    def summary(self) -> dict[str, float]:
+        """Descendants seen, the largest one's peak RSS, the peak of their summed RSS, their CPU seconds."""
+        return {
+            "workers": len(self.peaks),
+            "workers_max_mb": max(self.peaks.values(), default=0.0),
+            "workers_sum_mb": self.sum_mb,
+            "workers_cpu": sum(self.cpu.values()),
+        }
+
+
+def watched_run(code: Path, config: Path, *args: str, ok_exits: tuple[int, ...] = (0,), interval: float = 0.2) -> dict[str, float]:
+    """Like `child_run`, and also the peak RSS of the child's descendants (Dask workers), polled
+    every `interval` seconds; an exit code in `ok_exits` counts as completed (its code in "exit")."""
+    script = CHILD_STATUS.format(code=str(code), config=str(config), args=list(args))
+    with subprocess.Popen(
+        [PYTHON, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=str(config.parent.parent)
+    ) as process, TreeWatcher(process.pid, interval) as watcher:
+        stdout, stderr = process.communicate()
+    lines = stdout.strip().splitlines()
+    got: dict[str, Any] = json.loads(lines[-1]) if process.returncode == 0 and lines else {}
+    if not got or got["exit"] not in ok_exits:
+        reason = f"exit {got['exit']}" if got else f"process exit {process.returncode}, last peak {watcher.root_peak_mb:,.0f} MB"
+        raise SystemExit(f"netsec {' '.join(args)} failed ({reason}):\n{stderr[-3000:]}")
+    return {**got, **watcher.summary()}

@@ -22,16 +22,25 @@ MODEL_TYPES = ("xgboost", "catboost")
 
 
 def fit_detector(
-    options: ModelConfig, x: np.ndarray, y: np.ndarray, types: list[str], params: dict[str, Any] | None = None
+    options: ModelConfig,
+    x: np.ndarray,
+    y: np.ndarray,
+    types: list[str],
+    params: dict[str, Any] | None = None,
+    *,
+    chunk_rows: int | None = None,
 ) -> FitResult:
     """Fit `options.type` on (x, y) with early stopping on a stratified validation slice.
 
     `types` gives each column's kind ("q" numeric, "c" categorical code); `params` overrides the
-    configured hyperparameters (`model.hyperparameters` or `model.catboost`; tuning)."""
+    configured hyperparameters (`model.hyperparameters` or `model.catboost`; tuning). With
+    `chunk_rows` (XGBoost only), `x` may be a memmap: it is read that many rows at a time."""
     if options.type == "xgboost":
         from netsec_cli.models.xgboost_detector import fit_xgboost
 
-        return fit_xgboost(options, x, y, types, params)
+        return fit_xgboost(options, x, y, types, params, chunk_rows=chunk_rows)
+    if chunk_rows is not None:
+        raise InputError("CatBoost trains in memory only", hint="use model.type: xgboost for a training split this large")
     if options.type == "catboost":
         from netsec_cli.models.catboost_detector import fit_catboost
 

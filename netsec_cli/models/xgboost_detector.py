@@ -1,5 +1,8 @@
 """XGBoost as a `Detector`: fitted with early stopping, saved as UBJSON, never pickled.
 
+Fitting is `xgboost.train` on `QuantileDMatrix`es (xgboost_matrix.py), in one piece or from
+chunks of a memory-mapped matrix; `xgboost_dask.py` fits the same settings on a Dask cluster.
+
 Columns the preprocessor encoded as native category codes are declared categorical
 (`feature_types` "c", saved inside the model), so a split can group categories.
 Fitting and scoring use `compute.threads` threads (`n_jobs`; `nthread` on a loaded booster).
@@ -7,13 +10,16 @@ Fitting and scoring use `compute.threads` threads (`n_jobs`; `nthread` on a load
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from netsec_cli.errors import ConfigError, InputError
 from netsec_cli.models.base import FitResult
 from netsec_cli.models.metrics import roc_auc
-from netsec_cli.models.split import early_stopping_split
+from netsec_cli.models.rows import row_chunks
+from netsec_cli.models.split import early_stopping_rows
+from netsec_cli.models.xgboost_matrix import MatrixOptions, quantile_matrices
 
 if TYPE_CHECKING:
     import numpy as np
@@ -63,30 +69,101 @@ class XGBoostDetector:
         self.booster.save_model(str(path))
 
 
-def fit_xgboost(
-    options: ModelConfig, x: np.ndarray, y: np.ndarray, types: list[str], params: dict[str, Any] | None = None
-) -> FitResult:
-    """XGBClassifier with early stopping on a stratified `validation_fraction` slice."""
-    from xgboost import XGBClassifier
-    from xgboost.core import XGBoostError
+@dataclass(frozen=True)
+class BoosterSettings:
+    """What `xgboost.train` is called with: booster parameters, rounds, early stopping, matrix options."""
 
-    x_fit, x_val, y_fit, y_val = early_stopping_split(x, y, options.validation_fraction, options.seed)
+    params: dict[str, Any]
+    rounds: int
+    early_stopping_rounds: int
+    matrix: MatrixOptions
+
+
+def booster_settings(options: ModelConfig, types: list[str], params: dict[str, Any] | None = None) -> BoosterSettings:
+    """`model.hyperparameters` (or `params`) as booster parameters, translated by XGBClassifier
+    itself (so `n_estimators`, `random_state`, `n_jobs` mean what they mean there)."""
+    from xgboost import XGBClassifier
+
     settings = {"random_state": options.seed, "eval_metric": "logloss", **(options.hyperparameters if params is None else params)}
     if "nthread" not in settings:
         settings.setdefault("n_jobs", options.threads)
-    if "c" in types:
-        settings.update(feature_types=types, enable_categorical=True)
+    categorical = "c" in types
     try:
         model = XGBClassifier(early_stopping_rounds=options.early_stopping_rounds, **settings)
-        model.fit(x_fit, y_fit, eval_set=[(x_val, y_val)], verbose=False)
-    except (XGBoostError, TypeError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ConfigError(f"XGBoost rejected model.hyperparameters: {first}", hint="fix model: in config.yaml") from None
-    best = getattr(model, "best_iteration", None)
-    booster = model.get_booster()
+        booster = {k: v for k, v in model.get_xgb_params().items() if v is not None}
+        rounds = int(model.get_num_boosting_rounds())
+    except (TypeError, ValueError) as exc:
+        raise rejected(exc) from None
+    threads = settings.get("n_jobs", settings.get("nthread"))
+    matrix = MatrixOptions(types if categorical else None, categorical, booster.get("max_bin"), threads)
+    return BoosterSettings(booster, rounds, options.early_stopping_rounds, matrix)
+
+
+def rejected(exc: BaseException) -> ConfigError:
+    """XGBoost's complaint about the configured hyperparameters, as one line."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return ConfigError(f"XGBoost rejected model.hyperparameters: {first}", hint="fix model: in config.yaml")
+
+
+def train_booster(settings: BoosterSettings, train: Any, validation: Any) -> Any:
+    """`xgboost.train` with early stopping on the validation matrix (log loss), quiet."""
+    import xgboost
+
+    return xgboost.train(
+        settings.params,
+        train,
+        settings.rounds,
+        evals=[(validation, "validation")],
+        early_stopping_rounds=settings.early_stopping_rounds,
+        verbose_eval=False,
+    )
+
+
+def fitted(
+    booster: Any,
+    settings: BoosterSettings,
+    types: list[str],
+    data: tuple[np.ndarray, np.ndarray],
+    rows: tuple[np.ndarray, np.ndarray],
+    chunk_rows: int | None,
+) -> FitResult:
+    """The booster trimmed to its best iteration as a detector, with its ROC-AUC on the
+    early-stopping rows of `data` (scored `chunk_rows` file rows at a time)."""
+    import numpy as np
+
+    x, y = data
+    fit_rows, val_rows = rows
+    best_attr = booster.attr("best_iteration")
+    best = int(best_attr) if best_attr is not None else None
     booster = booster[: best + 1] if best is not None else booster
-    detector = XGBoostDetector(booster, types, best, settings.get("n_jobs", settings.get("nthread")))
-    return FitResult(detector, len(y_fit), len(y_val), roc_auc(y_val, detector.predict_proba(x_val)))
+    detector = XGBoostDetector(booster, types, best, settings.matrix.threads)
+    scores = [detector.predict_proba(block) for _, block in row_chunks(x, val_rows, chunk_rows or len(x))]
+    probability = np.concatenate(scores) if scores else np.empty(0)
+    return FitResult(detector, len(fit_rows), len(val_rows), roc_auc(y[val_rows], probability))
+
+
+def fit_xgboost(
+    options: ModelConfig,
+    x: np.ndarray,
+    y: np.ndarray,
+    types: list[str],
+    params: dict[str, Any] | None = None,
+    *,
+    chunk_rows: int | None = None,
+) -> FitResult:
+    """XGBoost with early stopping on a stratified `validation_fraction` slice, fitted on quantised
+    matrices built in one piece, or `chunk_rows` rows at a time (`x` may be a memmap)."""
+    from xgboost.core import XGBoostError
+
+    settings = booster_settings(options, types, params)
+    rows = early_stopping_rows(y, options.validation_fraction, options.seed)
+    try:
+        train, validation = quantile_matrices(x, y, *rows, settings.matrix, chunk_rows)
+        booster = train_booster(settings, train, validation)
+    except (XGBoostError, TypeError, ValueError) as exc:
+        raise rejected(exc) from None
+    del train, validation
+    return fitted(booster, settings, types, (x, y), rows, chunk_rows)
 
 
 def load_xgboost(path: Path, feature_types: list[str], threads: int | None = None) -> XGBoostDetector:

@@ -4,7 +4,9 @@ Reads artifacts/transform; writes artifacts/train/:
   model.ubj        the model in its library's own format (XGBoost UBJSON, or model.cbm for
                    CatBoost; never pickle)
   model_info.json  model type, feature names and types, best iteration, the operating threshold
-                   and how it was chosen, and the sha256 of the preprocessor it was trained with
+                   and how it was chosen, the sha256 of the preprocessor it was trained with, and
+                   how it was fitted: `engine` (local|dask), `external_memory`,
+                   `threshold_sample_rows` (the CV sample's rows above the limit, else null)
   preprocessor.skops, schema.yaml
                    copies of artifacts/transform's, the ones this model was trained with: the
                    model unit predict, evaluate and serve read (artifacts/train only), so a newer
@@ -26,6 +28,20 @@ study is kept in artifacts/.tuning/ (never published or mirrored) so `--resume` 
 
 The threshold (`predict.threshold: auto`) comes from the alert budget on out-of-fold scores of
 the training split (netsec_cli.models.threshold); the test split is only ever evaluated.
+
+Up to `model.max_in_memory_rows` training rows, X_train is loaded whole. Above it (XGBoost only:
+CatBoost trains in memory only, an InputError, exit 2), X_train is opened as a read-only memmap and
+never held whole: the final model is fitted on an XGBoost `QuantileDMatrix` built from
+`predict.chunk_size`-row chunks (the early-stopping slice likewise, on the same cuts), so memory is
+the quantised matrix (about one byte per value) plus one chunk; tuning and the threshold's
+out-of-fold fits run on a seeded (`model.seed`) stratified sample of `model.max_in_memory_rows`
+training rows, recorded as `threshold_sample_rows`. On small data both paths fit the same model.
+The test split is always scored in `predict.chunk_size`-row chunks from its memmap.
+With `compute.engine: dask`, the final XGBoost model is fitted by `xgboost.dask` on the cluster of
+`netsec_cli.compute.open_engine` (netsec_cli.models.xgboost_dask; chunks scattered from here), the
+threshold and tuning still here on the same rows as the local engine; the booster is saved as a
+local one is. A worker leaving mid-training is a ServiceError (exit 4) naming the scheduler.
+CatBoost has no Dask path and is fitted here. See netsec_cli.stages.train_data.
 If MLflow fails the folder is still published (the new model is usable) and a ServiceError
 (exit 4) is raised afterwards. A failure before publishing leaves the previous model in place.
 A model no better than chance on its early-stopping (validation) slice - ROC-AUC at most
@@ -62,9 +78,10 @@ from netsec_cli.models import (
     tune,
     tuning_plan,
 )
-from netsec_cli.preprocessing import feature_types, load_preprocessor
+from netsec_cli.models.rows import score_in_chunks
 from netsec_cli.report import ReportData, named_importance, write_report
 from netsec_cli.runner import RunOptions, run_stage
+from netsec_cli.stages.train_data import cv_rows, fit_final, open_matrix, training_data
 
 if TYPE_CHECKING:
     import numpy as np
@@ -94,6 +111,9 @@ class TrainResult:
     test_rows: int
     duration: float
     tuning: TuningSummary = field(default_factory=TuningSummary)
+    engine: str = "local"  # where the final model was fitted: "local" or "dask"
+    external_memory: bool = False  # fitted from chunks of the memory-mapped training split
+    threshold_sample_rows: int | None = None  # the CV sample's rows, when the training split is larger
 
 
 def run_train(config: Config, *, tune: TuneRequest | None = None, options: RunOptions = RunOptions()) -> TrainResult:
@@ -106,35 +126,34 @@ def run_train(config: Config, *, tune: TuneRequest | None = None, options: RunOp
     stage = run_stage(config, "train", options, type=config.model.type, hyperparameters=config.model.parameters)
     with stage as run, _tracker(config) as mlflow_run, contextlib.ExitStack() as later:
         transform = open_stage(config.artifacts_dir, "transform", "train")
-        x_train, y_train = transform.load_array("X_train"), transform.load_array("y_train")
-        x_test, y_test = transform.load_array("X_test"), transform.load_array("y_test")
-        types = feature_types(load_preprocessor(transform.preprocessor))
-        if len(types) != x_train.shape[1]:
-            raise InputError(
-                f"{transform.folder} is inconsistent: the preprocessor gives {len(types)} columns, X_train has {x_train.shape[1]}",
-                hint="re-run `netsec transform`",
-            )
-        tuning = _tune(config, plan, x_train, y_train, types, options.progress, mlflow_run)
+        data = training_data(config, transform)
+        types = data.types
+        x_cv, y_cv = cv_rows(config, data)
+        tuning = _tune(config, plan, x_cv, y_cv, types, options.progress, mlflow_run)
         params = {**config.model.parameters, **tuning.best_params}
         bar = later.enter_context(options.progress.task("train", total=3))
-        choice = _threshold(config, x_train, y_train, types, params)
+        choice = _threshold(config, x_cv, y_cv, types, params)
+        del x_cv, y_cv
         bar.advance()
-        fitted = fit_detector(config.model, x_train, y_train, types, params)
+        fitted, engine = fit_final(config, data, params)
         _refuse_chance(config, fitted)
-        probability = fitted.detector.predict_proba(x_test)
+        y_test = transform.load_array("y_test")
+        probability = score_in_chunks(fitted.detector.predict_proba, open_matrix(transform, "X_test"), config.predict.chunk_size)
         metrics = binary_metrics(y_test, probability, choice.threshold)
         bar.advance()
         files = TrainFiles(run.folder)
         files.keep_preprocessor(transform)
         fitted.detector.save(files.model_path(config.model.type))
         info = _model_info(config, transform, types, fitted.detector.best_iteration, choice, params, tuning)
+        info.update(engine=engine, external_memory=data.external, threshold_sample_rows=data.sample_rows)
         write_json_atomic(files.model_info, info)
         if tuning.tuned:
             write_text_atomic(files.best_params, _yaml(tuning.best_params))
         write_json_atomic(files.metrics, metrics)
         write_report(files.report, _report(config, transform, y_test, probability, metrics, fitted))
         if mlflow_run is not None:
-            tracked, tracking_error = _track(config, mlflow_run, files, metrics, fitted, choice, params, tuning)
+            facts = {"train.engine": engine, "train.external_memory": data.external, "threshold_sample_rows": data.sample_rows}
+            tracked, tracking_error = _track(config, mlflow_run, files, metrics, fitted, choice, params, tuning, facts)
         write_json_atomic(files.tracking, _tracking_record(config, tracked, tracking_error))
         bar.advance()
         run.summary.update(
@@ -156,6 +175,9 @@ def run_train(config: Config, *, tune: TuneRequest | None = None, options: RunOp
         test_rows=int(len(y_test)),
         duration=run.elapsed(),
         tuning=tuning,
+        engine=engine,
+        external_memory=data.external,
+        threshold_sample_rows=data.sample_rows,
     )
 
 
@@ -285,6 +307,7 @@ def _track(
     choice: ThresholdChoice,
     hyperparameters: dict[str, Any],
     tuning: TuningSummary,
+    facts: dict[str, Any],
 ) -> tuple[Any, NetsecError | None]:
     """Log the run; a tracking failure is returned (raised after publishing), not raised here."""
     scalars = {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and v is not None}
@@ -301,6 +324,7 @@ def _track(
             "train_rows": fitted.fit_rows,
             **{f"transform.{k}": v for k, v in config.transform.model_dump().items()},
             "tuning.tuned": tuning.tuned,
+            **facts,
         }
     )
     if tuning.tuned:
