@@ -8,6 +8,9 @@ too), preprocesses each chunk with the array fast path of netsec_cli.preprocessi
 (equal to the scikit-learn transform; scikit-learn itself when the preprocessor has another
 structure), scores it with the trained detector (XGBoost's inplace_predict on a float32 matrix,
 or CatBoost) and appends it to the output, so memory is bounded by the chunk, not the file.
+Chunks are scored by `score_chunk` on the compute engine (`compute.engine`: here, or on Dask
+workers with the model scattered once), results in input order; each chunk also returns its own
+most suspicious rows, merged here into the `predict.top` list (ties go to the earlier row).
 It writes one output row per input row:
   row          0-based row index in the input
   prediction   0 normal, -1 intrusion (as the original API)

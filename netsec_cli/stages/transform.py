@@ -10,7 +10,8 @@ The splits are read in chunks of `predict.chunk_size` rows by the reader predict
 (netsec_cli.sources.tabular), so memory depends on the chunk size and the fit sample, not on the
 row count. The preprocessor is fitted on the whole training split when it has at most
 `transform.fit_max_rows` rows, else on a uniform sample of that many rows drawn with
-`split.seed` (the same rows every run). Each chunk is then transformed with the array fast path
+`split.seed` (the same rows every run). Each chunk is then transformed (`chunk_rows`, on the
+compute engine: here, or on Dask workers with the preprocessor scattered once) with the array fast path
 (`preprocessing.chunk_features`, equal to the scikit-learn transform) and written into .npy files
 of the final shape (`np.lib.format.open_memmap`), the target chunk by chunk from its column.
 SMOTE (when `transform.smote`) oversamples the transformed training split only; it needs that
