@@ -178,6 +178,22 @@ def test_evaluate_pulls_the_model_into_a_clean_cache(project: Project, s3: S3, t
     assert sorted(p.name for p in cache(project, s3).iterdir() if not p.name.startswith(".")) == ["train"]
 
 
+def test_serve_pulls_the_model_from_the_root_before_it_listens(project: Project, s3: S3) -> None:
+    from tests.fixtures.serve import start_server
+
+    s3.create_bucket()
+    use_root(project, s3)
+    invoke_ok(project, "run", "--source", "synthetic")
+    trained = tree(cache(project, s3) / "train")
+    shutil.rmtree(project.root / ".netsec-cache")
+    server = start_server(project)
+    try:
+        assert server.client.get("/readyz").status_code == 200  # a fresh cache alone would be 503
+        assert tree(cache(project, s3) / "train") == trained
+    finally:
+        server.stop()
+
+
 def test_a_stage_reads_what_the_root_publishes_not_a_stale_local_copy(project: Project, s3: S3, tmp_path: Path) -> None:
     s3.create_bucket()
     use_root(project, s3)

@@ -116,14 +116,10 @@ def run_stage(
 
 def _open_root(config: Config, name: str, options: RunOptions, *, publishes: bool) -> Mirror | None:
     """With an `s3://` artifacts root, for a stage that publishes or reads: connect, pull what it reads."""
-    location = config.artifacts_remote
-    if location is None:
+    if config.artifacts_remote is None:
         return None
-    from netsec_cli.runner.remote_root import READS, open_root, pull_inputs
+    from netsec_cli.runner.remote_root import READS, pull_for
 
     if not publishes and name not in READS:
         return None
-    with pipeline_lock(config.artifacts_dir, wait=options.lock_wait):
-        root = open_root(config, location)
-        pull_inputs(config, root, name, options.progress)
-    return root
+    return pull_for(config, name, options.progress, options.lock_wait)

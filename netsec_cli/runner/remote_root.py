@@ -65,6 +65,20 @@ def _no_credentials(config: Config, location: S3Location) -> InputError:
     )
 
 
+def pull_for(config: Config, stage: str, progress: Progress = NO_PROGRESS, lock_wait: float = 0.0) -> Mirror | None:
+    """With an `s3://` root: connect and pull the folders `stage` reads, under the artifacts lock,
+    and return the connection (None without an S3 root)."""
+    from netsec_cli.artifacts import pipeline_lock
+
+    location = config.artifacts_remote
+    if location is None:
+        return None
+    with pipeline_lock(config.artifacts_dir, wait=lock_wait):
+        mirror = open_root(config, location)
+        pull_inputs(config, mirror, stage, progress)
+    return mirror
+
+
 def pull_inputs(config: Config, mirror: Mirror, stage: str, progress: Progress = NO_PROGRESS) -> SyncResult | None:
     """Make the local copies of the folders `stage` reads equal to the root's; the caller holds the lock."""
     reads = READS.get(stage, ())

@@ -56,6 +56,9 @@ def run_server(config: Config, listen: Listen) -> None:
     from netsec_cli.serve.results import ResultStore
 
     serve_token(config)  # refuse to start without a usable token (exit 2), before binding
+    from netsec_cli.runner.remote_root import pull_for
+
+    pull_for(config, "predict")  # with an s3:// artifacts root: the model to serve, before binding
     results = ResultStore()
     if listen.workers == 1:
         from netsec_cli.serve.app import create_app
