@@ -8,6 +8,7 @@ mid-stage each end in one `Error:` line and their exit code, the published artif
 from __future__ import annotations
 
 import csv
+import json
 import re
 import shutil
 import subprocess
@@ -71,6 +72,10 @@ def test_pipeline_on_dask_with_an_s3_root_agrees_with_local(
     assert on_dask.exit_code == 0, on_dask.stderr
     here = remote.invoke("predict", str(flows), "--output", str(tmp_path / "dask-model-here.csv"), "--engine", "local")
     assert here.exit_code == 0, here.stderr
+
+    on_cluster = remote.invoke("evaluate", str(flows), "--json")
+    assert on_cluster.exit_code == 0, on_cluster.stderr
+    assert json.loads(on_cluster.stdout)["metrics"] == json.loads(remote.invoke("evaluate", str(flows), "--json", "--engine", "local").stdout)["metrics"]
 
     local_labels, dask_labels = _labels(tmp_path / "local.csv"), _labels(tmp_path / "dask.csv")
     assert len(local_labels) == len(dask_labels) == 1600

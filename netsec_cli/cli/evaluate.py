@@ -7,10 +7,9 @@ from typing import Annotated, Any
 
 import typer
 
-from netsec_cli.cli.common import run_options
-from netsec_cli.cli.options import JsonOption, ThresholdOption
+from netsec_cli.cli.common import run_options, stage_config
+from netsec_cli.cli.options import EngineOption, JsonOption, ThresholdOption, WaitOption
 from netsec_cli.cli.output import console, emit, key_value_table, rows_table
-from netsec_cli.cli.state import get_state
 
 
 def _pct(value: Any) -> str:
@@ -61,11 +60,13 @@ def evaluate(
     ] = None,
     threshold: ThresholdOption = None,
     json_output: JsonOption = False,
+    wait: WaitOption = 0.0,
+    engine: EngineOption = None,
 ) -> None:
     """Score a labelled FILE with the trained model and report detection quality."""
     from netsec_cli.stages.evaluate import run_evaluate
 
-    config = get_state(ctx).config
+    config = stage_config(ctx, engine)
     result = run_evaluate(
         config,
         input_file,
@@ -73,6 +74,6 @@ def evaluate(
         target=target,
         normal_value=normal_value,
         threshold=threshold,
-        options=run_options(json_output),
+        options=run_options(json_output, wait=wait),
     )
     emit(result, json_output, _render)

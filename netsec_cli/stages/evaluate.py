@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from netsec_cli.artifacts import check_output_path
+from netsec_cli.compute import Engine, open_engine
 from netsec_cli.errors import InputError
 from netsec_cli.models import binary_metrics
 from netsec_cli.progress import Progress
@@ -36,6 +37,7 @@ from netsec_cli.report import (
 from netsec_cli.runner import RunOptions, run_stage
 from netsec_cli.scoring import Model, load_model, score
 from netsec_cli.sources.tabular import (
+    LabelledChunk,
     LabelledInput,
     labelled_schema,
     normal_text,
@@ -96,7 +98,8 @@ def run_evaluate(
         schema = labelled_schema(model.schema, target or model.schema.target)
         normal = normal_text(normal_value if normal_value is not None else model.schema.normal_value)
         source = open_labelled(Path(input_path), schema, config.predict.chunk_size, max_field_bytes=config.input.max_field_bytes)
-        scored = _score(model, source, normal, options.progress)
+        with open_engine(config) as engine:
+            scored = _score(model, source, normal, engine, options.progress)
         _check_classes(source, scored, normal)
         metrics = binary_metrics(scored.y_true, scored.probability, model.threshold)
         breakdown = scored.tally.breakdown()
@@ -128,24 +131,28 @@ def run_evaluate(
     )
 
 
-def _score(model: Model, source: LabelledInput, normal: str, progress: Progress) -> _Scored:
-    """Score each chunk; keep the labelled rows' classes and probabilities and tally the attacks."""
+def scored_chunk(chunk: LabelledChunk, model: Model) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One labelled chunk's probabilities, labels and missing-label mask, as engines map it."""
+    return score(model, chunk.features), chunk.labels, chunk.missing
+
+
+def _score(model: Model, source: LabelledInput, normal: str, engine: Engine, progress: Progress) -> _Scored:
+    """Score each chunk on `engine`; keep the labelled rows' classes and probabilities and tally the attacks."""
     import numpy as np
 
     truths: list[np.ndarray] = []
     probabilities: list[np.ndarray] = []
     tally, unlabelled = AttackTally(), 0
     with progress.task("evaluate", total=source.rows) as bar:
-        for chunk in source.chunks():
-            probability = score(model, chunk.features)
-            labelled = ~chunk.missing
-            labels, probability = chunk.labels[labelled], probability[labelled]
+        for probability, chunk_labels, missing in engine.map(scored_chunk, source.chunks(), model):
+            labelled = ~missing
+            labels, probability = chunk_labels[labelled], probability[labelled]
             intrusion = labels != normal
             tally.add(labels[intrusion], probability[intrusion] >= model.threshold)
             truths.append(intrusion.astype(np.int8))
             probabilities.append(probability)
-            unlabelled += int(np.count_nonzero(chunk.missing))
-            bar.advance(len(chunk.labels))
+            unlabelled += int(np.count_nonzero(missing))
+            bar.advance(len(chunk_labels))
     return _Scored(
         y_true=np.concatenate(truths) if truths else np.zeros(0, dtype=np.int8),
         probability=np.concatenate(probabilities) if probabilities else np.zeros(0),
