@@ -74,7 +74,7 @@ def scan_parquet(
     sample_rows: int,
     seed: int | Sequence[int],
     batch_size: int,
-    mapper: ChunkMapper | None = None,
+    mapper: ChunkMapper,
 ) -> SplitStats:
     """Read `path` once in batches of `batch_size` rows; count `counted` columns' values, sample `numeric` ones.
 
@@ -94,7 +94,7 @@ def scan_parquet(
             reservoir.add(batch)
             yield batch
 
-    for rows, nulls, counts in (mapper.map if mapper else _here)(batch_counts, batches(), counted):
+    for rows, nulls, counts in mapper.map(batch_counts, batches(), counted):
         stats.rows += rows
         for column, missing in nulls.items():
             stats.nulls[column] += missing
@@ -105,10 +105,6 @@ def scan_parquet(
     stats.sample, stats.sampled = reservoir.result()
     stats.sample_size = min(stats.rows, sample_rows)
     return stats
-
-
-def _here(function: Callable[..., Any], items: Iterable[Any], *shared: Any) -> Iterator[Any]:
-    return (function(item, *shared) for item in items)
 
 
 def batch_counts(batch: pa.RecordBatch, counted: Sequence[str]) -> tuple[int, dict[str, int], dict[str, dict[Any, int]]]:

@@ -24,9 +24,9 @@ from pathlib import Path
 from stage_bench import (
     REPO,
     add_common_arguments,
+    alternate_runs,
     child_run,
     code_versions,
-    result_line,
     stage_config,
 )
 
@@ -53,19 +53,14 @@ def main() -> int:
         configs = {name: stage_config(code, root, f"{name}.yaml", args.rows, {"predict": {"chunk_size": args.chunk_size}}) for name, code in versions.items()}
         etl = child_run(REPO, configs["new"], "etl", "--source", "synthetic")
         print(f"etl of {args.rows:,} synthetic rows: {etl['seconds']:.1f}s (not part of the figures below)", flush=True)
-        results: dict[str, list[dict[str, float]]] = {name: [] for name in versions}
         digests: dict[str, str] = {}
-        for _ in range(args.repeat):
-            for name in sorted(versions, reverse=True) if len(results["new"]) % 2 == 0 else sorted(versions):
-                got = child_run(versions[name], configs[name], "transform")
-                results[name].append(got)
-                digests[name] = _digest(root / "artifacts" / "transform")
-                print(result_line(f"{name} ({versions[name]})", args.rows, got), flush=True)
+
+        def keep_digest(name: str) -> None:
+            digests[name] = _digest(root / "artifacts" / "transform")
+
+        best = alternate_runs(versions, configs, "transform", args.rows, args.repeat, keep_digest)
         shape = json.loads((root / "artifacts" / "transform" / "transform.json").read_text())
     print(f"rows: {args.rows:,} ({shape['train_rows']:,} train + {shape['test_rows']:,} test), chunk size {args.chunk_size or 'config default'}")
-    best = {name: min(runs, key=lambda r: r["seconds"]) for name, runs in results.items()}
-    for name, got in best.items():
-        print(result_line(f"best {name}", args.rows, got))
     if "old" in digests:
         same = digests["old"] == digests["new"]
         print(f"X/y arrays old vs new: {'byte-identical' if same else 'different'} (identical expected when train rows <= transform.fit_max_rows)")

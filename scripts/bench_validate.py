@@ -24,9 +24,9 @@ from typing import Any
 from stage_bench import (
     REPO,
     add_common_arguments,
+    alternate_runs,
     child_run,
     code_versions,
-    result_line,
     stage_config,
 )
 
@@ -48,23 +48,18 @@ def main() -> int:
         configs = {name: stage_config(code, root, f"{name}.yaml", args.rows, {"predict": {"chunk_size": args.chunk_size}, "validation": {"sample_rows": args.sample_rows}}) for name, code in versions.items()}
         etl = child_run(REPO, configs["new"], "etl", "--source", "synthetic")
         print(f"etl of {args.rows:,} synthetic rows: {etl['seconds']:.1f}s (not part of the figures below)", flush=True)
-        results: dict[str, list[dict[str, float]]] = {name: [] for name in versions}
         reports: dict[str, dict[str, Any]] = {}
         sampling: dict[str, Any] = {}
-        for _ in range(args.repeat):
-            for name in sorted(versions, reverse=True) if len(results["new"]) % 2 == 0 else sorted(versions):
-                got = child_run(versions[name], configs[name], "validate")
-                results[name].append(got)
-                reports[name] = _report(root)
-                if name == "new":
-                    sampling = json.loads((root / "artifacts" / "validate" / "report.json").read_text())["sampling"]
-                print(result_line(f"{name} ({versions[name]})", args.rows, got), flush=True)
+
+        def keep_report(name: str) -> None:
+            reports[name] = _report(root)
+            if name == "new":
+                sampling.update(json.loads((root / "artifacts" / "validate" / "report.json").read_text())["sampling"])
+
+        best = alternate_runs(versions, configs, "validate", args.rows, args.repeat, keep_report)
     new = reports["new"]
     print(f"rows: {args.rows:,} ({new['train_rows']:,} train + {new['test_rows']:,} test), chunk size {args.chunk_size or 'config default'}")
     print(f"sampling (this checkout): {sampling}")
-    best = {name: min(runs, key=lambda r: r["seconds"]) for name, runs in results.items()}
-    for name, got in best.items():
-        print(result_line(f"best {name}", args.rows, got))
     if "old" in reports:
         same = reports["old"] == reports["new"]
         print(f"reports old vs new: {'identical' if same else 'different'} (identical expected when no split is sampled)")

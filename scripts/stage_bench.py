@@ -9,6 +9,7 @@ import argparse
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Self
 
@@ -94,6 +95,29 @@ def result_line(name: str, rows: int, got: dict[str, float]) -> str:
         f"{name}: {got['seconds']:.1f}s wall, {got['cpu']:.1f}s CPU, peak RSS {got['peak_mb']:,.0f} MB"
         f" ({rows / got['seconds']:,.0f} rows/s)"
     )
+
+
+def alternate_runs(
+    versions: dict[str, Path],
+    configs: dict[str, Path],
+    stage: str,
+    rows: int,
+    repeat: int,
+    after: Callable[[str], None] = lambda name: None,
+) -> dict[str, dict[str, float]]:
+    """Run `stage` with each version `repeat` times, alternating which goes first; print every run
+    and the best of each; `after(name)` inspects the artifacts each run left. The best runs."""
+    results: dict[str, list[dict[str, float]]] = {name: [] for name in versions}
+    for _ in range(repeat):
+        for name in sorted(versions, reverse=True) if len(results["new"]) % 2 == 0 else sorted(versions):
+            got = child_run(versions[name], configs[name], stage)
+            results[name].append(got)
+            after(name)
+            print(result_line(f"{name} ({versions[name]})", rows, got), flush=True)
+    best = {name: min(runs, key=lambda r: r["seconds"]) for name, runs in results.items()}
+    for name, got in best.items():
+        print(result_line(f"best {name}", rows, got))
+    return best
 
 
 CHILD_STATUS = """

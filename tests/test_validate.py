@@ -13,6 +13,7 @@ import pytest
 from scipy.stats import false_discovery_control
 
 from netsec_cli.artifacts import pipeline_lock, staged_stage
+from netsec_cli.compute import LocalEngine
 from netsec_cli.drift import benjamini_hochberg, chi2_test, column_drift, psi
 from tests.fixtures.project import Project
 from tests.helpers import assert_error
@@ -303,7 +304,7 @@ def test_streamed_counts_equal_the_frame_ones(tmp_path: Path) -> None:
     for path in (pandas_file, arrow_file):
         whole = pd.read_parquet(path)
         for batch_size in (1, 3, 100):
-            stats = scan_parquet(path, counted=["code", "word"], numeric=["x", "code"], sample_rows=1000, seed=0, batch_size=batch_size)
+            stats = scan_parquet(path, counted=["code", "word"], numeric=["x", "code"], sample_rows=1000, seed=0, batch_size=batch_size, mapper=LocalEngine())
             assert stats.rows == 8 and not stats.sampled
             assert stats.nulls == whole.isna().sum().to_dict()
             for column in ("code", "word"):

@@ -132,13 +132,13 @@ class TransformFiles(StageFiles):
             raise ValueError(f"unknown array {name!r}")
         return self.folder / f"{name}.npy"
 
-    def load_array(self, name: str) -> np.ndarray:
-        """An array, loaded without pickle."""
+    def load_array(self, name: str, *, mmap: bool = False) -> np.ndarray:
+        """An array, loaded without pickle; with `mmap`, memory-mapped read-only (rows read when used)."""
         import numpy as np
 
         path = self.array(name)
         try:
-            return np.load(path, allow_pickle=False)
+            return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
         except (OSError, ValueError) as exc:
             raise InputError(f"cannot read {path}: {exc}", hint="re-run `netsec transform`") from None
 

@@ -81,7 +81,7 @@ from netsec_cli.models import (
 from netsec_cli.models.rows import score_in_chunks
 from netsec_cli.report import ReportData, named_importance, write_report
 from netsec_cli.runner import RunOptions, run_stage
-from netsec_cli.stages.train_data import cv_rows, fit_final, open_matrix, training_data
+from netsec_cli.stages.train_data import cv_rows, fit_final, training_data
 
 if TYPE_CHECKING:
     import numpy as np
@@ -138,7 +138,7 @@ def run_train(config: Config, *, tune: TuneRequest | None = None, options: RunOp
         fitted, engine = fit_final(config, data, params)
         _refuse_chance(config, fitted)
         y_test = transform.load_array("y_test")
-        probability = score_in_chunks(fitted.detector.predict_proba, open_matrix(transform, "X_test"), config.predict.chunk_size)
+        probability = score_in_chunks(fitted.detector.predict_proba, transform.load_array("X_test", mmap=True), config.predict.chunk_size)
         metrics = binary_metrics(y_test, probability, choice.threshold)
         bar.advance()
         files = TrainFiles(run.folder)

@@ -44,20 +44,9 @@ class TrainingData:
     sample_rows: int | None = None  # rows of the CV sample (threshold, tuning), when external
 
 
-def open_matrix(transform: TransformFiles, name: str) -> np.ndarray:
-    """`name` memory-mapped read-only (never pickled): its rows are read when used."""
-    import numpy as np
-
-    path = transform.array(name)
-    try:
-        return np.load(path, mmap_mode="r", allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read {path}: {exc}", hint="re-run `netsec transform`") from None
-
-
 def training_data(config: Config, transform: TransformFiles) -> TrainingData:
     """X_train (memory-mapped when larger than model.max_in_memory_rows), y_train and the column types."""
-    x_train, limit = open_matrix(transform, "X_train"), config.model.max_in_memory_rows
+    x_train, limit = transform.load_array("X_train", mmap=True), config.model.max_in_memory_rows
     external = len(x_train) > limit
     if external and config.model.type != "xgboost":
         raise InputError(
