@@ -1,5 +1,7 @@
 # netsec: `make demo` runs the whole pipeline on synthetic data; `make test` runs the test suite.
 # Both create .venv and install everything they need (age and chromium from Debian when missing).
+# `make tools` puts DVC in its own venv, .venv-tools (its hydra-core pins an antlr4 runtime that
+# moto[server] in .venv cannot use); tests/test_dvc.py runs it.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -7,8 +9,10 @@ PY := $(VENV)/bin/python
 NETSEC := $(VENV)/bin/netsec
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 MONGO_PORT ?= 27017
+TOOLS_VENV ?= .venv-tools
+DVC_SPEC := dvc>=3.50,<4
 
-.PHONY: install age chromium demo test mongo bench clean
+.PHONY: install tools age chromium demo test mongo bench clean
 
 install: $(VENV)/.installed
 
@@ -16,6 +20,14 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+tools: $(TOOLS_VENV)/.installed
+
+$(TOOLS_VENV)/.installed: Makefile
+	$(PYTHON) -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(TOOLS_VENV)/bin/python -m pip install --quiet '$(DVC_SPEC)'
 	touch $@
 
 age:
@@ -31,7 +43,7 @@ demo: install
 	$(PY) scripts/make_sample.py --rows 2000 --output demo/sample_flows.npy
 	$(NETSEC) predict demo/sample_flows.npy --output demo/predictions.csv
 
-test: install age chromium
+test: install tools age chromium
 	$(PY) -m pytest -q
 
 mongo: install

@@ -1,18 +1,62 @@
-"""Logging from config/logging.yaml (dictConfig), Rich on the console, rotating file under logs/.
+"""Logging from config/logging.yaml (dictConfig): Rich on the console, rotating files under logs/.
 
 Every handler gets `netsec_cli.redaction.RedactingFilter`, which masks registered secrets and
-credentials inside URIs.
+credentials inside URIs. `LoggerPrefixFilter` routes records to a file by logger name (drift.log,
+model.log); with `logging.format: json` every file handler writes `JsonLinesFormatter` lines.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import logging.config
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from netsec_cli.redaction import redact
+
+JSON_FORMATTER = "netsec_json_lines"
+
+
+class LoggerPrefixFilter(logging.Filter):
+    """Pass only records from the named loggers and their children (`prefixes` are logger names)."""
+
+    def __init__(self, prefixes: Iterable[str]) -> None:
+        super().__init__()
+        if isinstance(prefixes, str):
+            raise TypeError("prefixes must be a list of logger names, not a string")
+        self.prefixes = tuple(str(prefix) for prefix in prefixes)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        name = record.name
+        return any(name == prefix or name.startswith(f"{prefix}.") for prefix in self.prefixes)
+
+
+class JsonLinesFormatter(logging.Formatter):
+    """One JSON object a line: time (ISO 8601 UTC), level, logger, message, module, function, line,
+    and exception when there is one; message and exception text are redacted."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        moment = datetime.fromtimestamp(record.created, tz=timezone.utc)
+        entry: dict[str, Any] = {
+            "time": moment.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": redact(record.getMessage()),
+            "module": record.module,
+            "function": record.funcName,
+            "line": record.lineno,
+        }
+        exception = record.exc_text or (self.formatException(record.exc_info) if record.exc_info else "")
+        if exception:
+            entry["exception"] = redact(exception)
+        if record.stack_info:
+            entry["stack"] = redact(self.formatStack(record.stack_info))
+        return json.dumps(entry, default=str)
 
 
 def _fill_placeholders(node: Any, logs_dir: Path) -> Any:
@@ -45,8 +89,23 @@ def default_logging_dict() -> dict[str, Any]:
     }
 
 
-def configure_logging(config_file: Path | None, logs_dir: Path, console_level: str) -> None:
-    """Apply logging.yaml with `{logs}` filled in and the console set to `console_level`."""
+def _json_files(spec: dict[str, Any], config_file: Path | None) -> None:
+    """Give every file handler (one with a filename) the JSON-lines formatter."""
+    from netsec_cli.errors import ConfigError
+
+    formatters = spec.setdefault("formatters", {})
+    if not isinstance(formatters, dict):
+        raise ConfigError(f"logging config {config_file} is invalid: formatters must be a mapping")
+    formatters[JSON_FORMATTER] = {"()": f"{__name__}.JsonLinesFormatter"}
+    for handler in spec["handlers"].values():
+        if "filename" in handler:
+            handler["formatter"] = JSON_FORMATTER
+
+
+def configure_logging(config_file: Path | None, logs_dir: Path, console_level: str, log_format: str = "text") -> None:
+    """Apply logging.yaml with `{logs}` filled in and the console set to `console_level`.
+
+    `log_format` "json" makes every file handler write JSON lines; the console stays human."""
     from rich.console import Console
 
     from netsec_cli.errors import ConfigError
@@ -73,6 +132,8 @@ def configure_logging(config_file: Path | None, logs_dir: Path, console_level: s
             handler["markup"] = False  # log messages carry file names and values: never Rich markup
             handler.setdefault("console", Console(stderr=True))
             handlers[name] = handler
+    if log_format == "json":
+        _json_files(spec, config_file)
     try:
         logging.config.dictConfig(spec)
     except (ValueError, TypeError, AttributeError, ImportError) as exc:

@@ -48,16 +48,18 @@ class Model:
     fast: FastTransform | None = None
     feature_names: list[str] = field(default_factory=list)
     kind: str = "xgboost"
+    version: str | None = None  # the registry version (None for a folder outside the registry)
 
 
-def load_model(config: Config, threshold: float | None = None, needed_by: str = "predict") -> Model:
-    """Schema, preprocessor and detector from the published artifacts, checked to belong together.
+def load_model(config: Config, threshold: float | None = None, needed_by: str = "predict", version: str | None = None) -> Model:
+    """Schema, preprocessor and detector of the registry's champion (or `version`, `--model`),
+    checked to belong together.
 
     The threshold is `threshold` when given (`--threshold`), else `predict.threshold` when it is
     a number, else the one train chose (`auto`). `needed_by` names the command in errors."""
     configured = config.predict.threshold
     chosen = threshold if threshold is not None else (None if configured == "auto" else configured)
-    return _load(open_model(config.artifacts_dir, needed_by), chosen, config.compute.thread_count)
+    return _load(open_model(config.artifacts_dir, needed_by, version), chosen, config.compute.thread_count)
 
 
 def load_model_folder(folder: Path, *, threshold: float | None = None, threads: int | None = None) -> Model:
@@ -80,6 +82,7 @@ def _load(files: ModelFiles, threshold: float | None, threads: int | None) -> Mo
         fast=fast_transform(preprocessor),
         feature_names=list(info.feature_names),
         kind=info.kind,
+        version=files.version,
     )
 
 

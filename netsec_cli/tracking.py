@@ -172,6 +172,33 @@ class TrainingRun:
             self._client.set_terminated(self._run.info.run_id, status="FAILED")
 
 
+def set_aliases(config: Config, aliases: Mapping[str, str | None]) -> None:
+    """Point each MLflow alias of `tracking.registered_model` (e.g. champion, challenger) at a
+    registered version, or remove it (None); ServiceError (exit 4) when the store fails."""
+    name = config.tracking.registered_model
+    if not name:
+        return
+    uri = tracking_uri(config)
+    with _quiet_mlflow():
+        try:
+            from mlflow.tracking import MlflowClient
+
+            client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+            for alias, version in aliases.items():
+                if version is None:
+                    with contextlib.suppress(Exception):  # absent already
+                        client.delete_registered_model_alias(name, alias)
+                else:
+                    client.set_registered_model_alias(name, alias, version)
+        except Exception as exc:
+            first = str(exc).splitlines()[0] if str(exc) else ""
+            raise ServiceError(
+                f"MLflow registry at {uri} failed to set the aliases of {name}: {type(exc).__name__}: {first}",
+                hint="the change is kept in artifacts/models; run `netsec models promote` again when MLflow is back",
+            ) from None
+    log.info("aliases of %s: %s", name, ", ".join(f"@{a}={v or '-'}" for a, v in aliases.items()))
+
+
 @contextlib.contextmanager
 def training_run(config: Config, *, tags: Mapping[str, str] | None = None) -> Iterator[TrainingRun]:
     """A `TrainingRun` that is marked FAILED when the body raises before `finish`."""

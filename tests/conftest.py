@@ -8,4 +8,5 @@ pytest_plugins = [
     "tests.fixtures.trained",
     "tests.fixtures.serve",
     "tests.fixtures.dask",
+    "tests.fixtures.browser",
 ]

@@ -90,4 +90,4 @@ def test_version_and_module_entry_point() -> None:
 def test_help_lists_commands_in_pipeline_order() -> None:
     root = typer.main.get_command(app)
     names = root.list_commands(typer.Context(root))
-    assert names == ["etl", "validate", "transform", "train", "predict", "evaluate", "run", "serve", "sync-s3", "secrets", "config"]
+    assert names == ["etl", "validate", "transform", "train", "predict", "evaluate", "run", "monitor", "models", "serve", "sync-s3", "secrets", "config"]

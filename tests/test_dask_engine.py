@@ -121,7 +121,7 @@ def test_worker_killed_mid_stage_is_exit_4_and_keeps_the_published_stage(
     transform = project.artifacts / "transform"
     before = {p.name: p.read_bytes() for p in transform.iterdir()}
     project.update_config(**{"compute.scheduler_address": dask_cluster.address, "predict.chunk_size": 1000})
-    command = [sys.executable, "-m", "netsec_cli", "--config", str(project.config_path), "transform", "--engine", "dask"]
+    command = [sys.executable, "-m", "netsec_cli", "--config", str(project.config_path), "transform", "--engine", "dask", "--force"]
     stage = subprocess.Popen(command, cwd=project.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert stage.stderr is not None
     seen = []

@@ -41,9 +41,9 @@ def _phishing_like(rows: int = 400) -> pd.DataFrame:
 def test_synthetic_files_manifest_split_and_stratification(project: Project) -> None:
     data = _etl(project, "--source", "synthetic")
     folder = project.artifacts / "etl"
-    assert {p.name for p in folder.iterdir()} == OUTPUTS | {"manifest.json"}
+    assert {p.name for p in folder.iterdir()} == OUTPUTS | {"manifest.json", "fingerprint.json"}
     manifest = Manifest.read(folder)
-    assert manifest is not None and {e.path for e in manifest.files} == OUTPUTS
+    assert manifest is not None and {e.path for e in manifest.files} == OUTPUTS | {"fingerprint.json"}
     assert manifest.verify(folder) == []
     raw, train, test = (pd.read_parquet(folder / f"{n}.parquet") for n in ("raw", "train", "test"))
     schema = yaml.safe_load((folder / "schema.yaml").read_text())

@@ -24,7 +24,7 @@ NSL_KDD_SCHEMA = str(REPO / "schema" / "nsl_kdd.yaml")
 def _etl(project: Project, chunk_size: int, *args: str) -> tuple[dict, dict[str, pd.DataFrame], str]:
     """Run etl with `predict.chunk_size`; its JSON result, its three tables and its schema.yaml text."""
     project.update_config(**{"predict.chunk_size": chunk_size})
-    result = project.invoke("etl", *args, "--json")
+    result = project.invoke("etl", *args, "--json", "--force")  # the chunk size alone would be skipped
     assert result.exit_code == 0, result.output
     folder = project.artifacts / "etl"
     tables = {name: pd.read_parquet(folder / f"{name}.parquet") for name in SPLITS}

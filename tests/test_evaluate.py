@@ -194,5 +194,5 @@ def test_bad_inputs_exit_2_and_write_nothing(ready: Project, flows: pd.DataFrame
 
 def test_evaluate_before_train_names_the_command(project: Project, flows: pd.DataFrame) -> None:
     flows.to_csv(project.root / "flows.csv", index=False)
-    train = project.artifacts / "train"
-    _refused(project, f"no train artifacts in {train} (run `netsec train` before `netsec evaluate`)", str(project.root / "flows.csv"))
+    models = project.artifacts / "models"
+    _refused(project, f"no trained model in {models} (run `netsec train` before `netsec evaluate`)", str(project.root / "flows.csv"))

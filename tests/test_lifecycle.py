@@ -130,6 +130,6 @@ def test_a_failed_stage_keeps_the_published_folder_and_leaves_no_staging(ready: 
 
 def test_every_stage_logs_start_and_end_with_duration(ready: Project) -> None:
     assert ready.invoke("validate").exit_code == 0
-    log = (ready.root / "logs" / "netsec.log").read_text()
+    log = (ready.root / "logs" / "system.log").read_text()
     assert "validate: start" in log
     assert "validate: done in " in log and "passed=True" in log

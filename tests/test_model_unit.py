@@ -106,6 +106,17 @@ def test_predict_during_a_run_between_transform_and_train(ready: Project, flows_
 # Item 8: corrupt artifacts are exit 2 naming the file.
 
 
+def _unit(project: Project) -> tuple[Path, Path]:
+    """The champion's folder in the registry, and the registry folder whose manifest covers it."""
+    models = project.artifacts / "models"
+    return models / "1", models
+
+
+def _reseal_unit(project: Project, *names: str) -> None:
+    unit, models = _unit(project)
+    _reseal(models, *(f"{unit.name}/{name}" for name in names))
+
+
 def _refused(project: Project, flows: Path, line: str) -> None:
     out = project.root / "out.csv"
     assert_error(project.invoke("predict", str(flows), "-o", str(out)), 2, line)
@@ -114,24 +125,24 @@ def _refused(project: Project, flows: Path, line: str) -> None:
 
 @pytest.mark.parametrize("head", [b"", b"{"], ids=["random", "ubjson-like"])
 def test_a_corrupt_model_file_with_a_matching_manifest(ready: Project, flows_csv: Path, head: bytes) -> None:
-    train = ready.artifacts / "train"
+    train, _ = _unit(ready)
     (train / "model.ubj").write_bytes(head + os.urandom(4096))
-    _reseal(train, "model.ubj")
+    _reseal_unit(ready, "model.ubj")
     _refused(ready, flows_csv, f"Error: model {train / 'model.ubj'} is corrupt {RETRAIN}")
 
 
 def test_a_corrupt_catboost_model_file(ready: Project, flows_csv: Path) -> None:
-    train = ready.artifacts / "train"
+    train, _ = _unit(ready)
     info = json.loads((train / "model_info.json").read_text())
     (train / "model_info.json").write_text(json.dumps({**info, "type": "catboost"}))
     (train / "model.cbm").write_bytes(os.urandom(4096))
-    _reseal(train, "model_info.json", "model.cbm")
+    _reseal_unit(ready, "model_info.json", "model.cbm")
     _refused(ready, flows_csv, f"Error: model {train / 'model.cbm'} is corrupt {RETRAIN}")
 
 
 @pytest.mark.parametrize("text", ["[]", '{"stage": "train"}', '{"files": 3}', "not json"])
 def test_a_corrupt_manifest(ready: Project, flows_csv: Path, text: str) -> None:
-    manifest = ready.artifacts / "train" / "manifest.json"
+    manifest = ready.artifacts / "models" / "manifest.json"
     manifest.write_text(text)
     _refused(ready, flows_csv, f"Error: corrupt manifest {manifest} {RETRAIN}")
 
@@ -151,19 +162,20 @@ def test_a_corrupt_manifest(ready: Project, flows_csv: Path, text: str) -> None:
     ids=["not-json", "list", "no-type", "no-threshold", "no-feature-types", "bad-threshold", "bad-type", "bad-types"],
 )
 def test_a_broken_model_info(ready: Project, flows_csv: Path, change: object, problem: str) -> None:
-    train = ready.artifacts / "train"
+    train, _ = _unit(ready)
     changed = change(json.loads((train / "model_info.json").read_text()))  # type: ignore[operator]
     (train / "model_info.json").write_text(changed if isinstance(changed, str) else json.dumps(changed))
-    _reseal(train, "model_info.json")
+    _reseal_unit(ready, "model_info.json")
     _refused(ready, flows_csv, f"Error: corrupt model info {train / 'model_info.json'}: {problem} {RETRAIN}")
 
 
 def test_a_model_without_its_preprocessor_is_refused(ready: Project, flows_csv: Path) -> None:
     """A model published before the model unit existed (or a hand-made folder) names `netsec train`."""
-    train = ready.artifacts / "train"
-    manifest = json.loads((train / "manifest.json").read_text())
-    manifest["files"] = [e for e in manifest["files"] if e["path"] not in ("preprocessor.skops", "schema.yaml")]
-    (train / "manifest.json").write_text(json.dumps(manifest))
+    train, _ = _unit(ready)
+    models = ready.artifacts / "models"
+    manifest = json.loads((models / "manifest.json").read_text())
+    manifest["files"] = [e for e in manifest["files"] if e["path"] not in ("1/preprocessor.skops", "1/schema.yaml")]
+    (models / "manifest.json").write_text(json.dumps(manifest))
     _refused(ready, flows_csv, f"Error: the model in {train} has no preprocessor.skops, schema.yaml {RETRAIN}")
 
 
@@ -187,11 +199,11 @@ def test_a_zip_bomb_preprocessor_is_refused_before_loading(
 
     monkeypatch.setattr(skops.io, "load", never)
     monkeypatch.setattr(skops.io, "get_untrusted_types", never)
-    train = ready.artifacts / "train"
+    train, _ = _unit(ready)
     _bomb(train / "preprocessor.skops", megabytes=megabytes, entries=entries)
     info = json.loads((train / "model_info.json").read_text())
     (train / "model_info.json").write_text(json.dumps({**info, "preprocessor_sha256": _sha(train / "preprocessor.skops")}))
-    _reseal(train, "preprocessor.skops", "model_info.json")
+    _reseal_unit(ready, "preprocessor.skops", "model_info.json")
     _refused(
         ready,
         flows_csv,

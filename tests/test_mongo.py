@@ -269,7 +269,7 @@ def test_unreachable_uri_exits_4_after_retries_in_bounded_time(mongo_project: Pr
     assert_error(result, 4, _unreachable(port, "reading"))
     # 3 attempts x 0.3 s server selection + 0.05 + 0.1 s backoff, with generous slack
     assert elapsed < 8, elapsed
-    log_text = (mongo_project.root / "logs" / "netsec.log").read_text()
+    log_text = (mongo_project.root / "logs" / "system.log").read_text()
     assert "retry 1/2" in log_text and "retry 2/2" in log_text
     assert not (mongo_project.artifacts / "etl").exists()
 
@@ -372,7 +372,7 @@ def test_credentials_never_appear_in_output_or_logs(
     gone = mongo_project.invoke("--debug", "etl", "load", str(source))
     assert gone.exit_code == 4
     outputs.append(gone.output)
-    outputs.append((mongo_project.root / "logs" / "netsec.log").read_text())
+    outputs.append((mongo_project.root / "logs" / "system.log").read_text())
     for text in outputs:
         assert password not in text
     assert f"MongoDB at 127.0.0.1:{mongo_server.port}" in gone.stderr

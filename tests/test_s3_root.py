@@ -21,7 +21,7 @@ from tests.fixtures.s3 import ACCESS_KEY, S3, SECRET_KEY
 from tests.helpers import assert_error
 
 PREFIX = "team/netsec"
-STAGE_FOLDERS = {"etl", "validate", "transform", "train"}
+STAGE_FOLDERS = {"etl", "validate", "transform", "train", "models"}
 
 
 def cache(project: Project, s3: S3) -> Path:
@@ -140,13 +140,13 @@ def test_run_publishes_every_stage_to_s3_and_predict_pulls_the_model_on_a_clean_
     s3.server.clear_log()
     invoke_ok(project, "predict", str(sample), "--output", str(tmp_path / "after.csv"))
     assert (tmp_path / "after.csv").read_bytes() == (tmp_path / "before.csv").read_bytes()
-    assert sorted(p.name for p in local.iterdir() if not p.name.startswith(".")) == ["train"]  # only what predict reads
-    assert tree(local / "train") == {rel[len("train/") :]: sha for rel, sha in remote.items() if rel.startswith("train/")}
-    assert any(path.endswith("/train/model_info.json") for path in object_gets(s3))
+    assert sorted(p.name for p in local.iterdir() if not p.name.startswith(".")) == ["models"]  # only what predict reads
+    assert tree(local / "models") == {rel[len("models/") :]: sha for rel, sha in remote.items() if rel.startswith("models/")}
+    assert any(path.endswith("/models/1/model_info.json") for path in object_gets(s3))
 
     s3.server.clear_log()  # an up-to-date copy downloads nothing but the manifest
     invoke_ok(project, "predict", str(sample), "--output", str(tmp_path / "again.csv"))
-    assert [p for p in object_gets(s3) if f"/{PREFIX}/train/" in p] == [f"/{s3.bucket}/{PREFIX}/train/manifest.json"]
+    assert [p for p in object_gets(s3) if f"/{PREFIX}/models/" in p] == [f"/{s3.bucket}/{PREFIX}/models/manifest.json"]
     assert s3.server.puts() == []  # predict --output publishes nothing
 
 
@@ -175,7 +175,7 @@ def test_evaluate_pulls_the_model_into_a_clean_cache(project: Project, s3: S3, t
     shutil.rmtree(project.root / ".netsec-cache")
     after = json.loads(invoke_ok(project, "evaluate", str(labelled), "--json"))
     assert after["metrics"] == before["metrics"] and after["rows"] == before["rows"] > 0
-    assert sorted(p.name for p in cache(project, s3).iterdir() if not p.name.startswith(".")) == ["train"]
+    assert sorted(p.name for p in cache(project, s3).iterdir() if not p.name.startswith(".")) == ["models"]
 
 
 def test_serve_pulls_the_model_from_the_root_before_it_listens(project: Project, s3: S3) -> None:
@@ -184,12 +184,12 @@ def test_serve_pulls_the_model_from_the_root_before_it_listens(project: Project,
     s3.create_bucket()
     use_root(project, s3)
     invoke_ok(project, "run", "--source", "synthetic")
-    trained = tree(cache(project, s3) / "train")
+    trained = tree(cache(project, s3) / "models")
     shutil.rmtree(project.root / ".netsec-cache")
     server = start_server(project)
     try:
         assert server.client.get("/readyz").status_code == 200  # a fresh cache alone would be 503
-        assert tree(cache(project, s3) / "train") == trained
+        assert tree(cache(project, s3) / "models") == trained
     finally:
         server.stop()
 

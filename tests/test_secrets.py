@@ -99,7 +99,7 @@ def test_no_plaintext_secret_in_any_file_after_init(
     logging.getLogger("netsec_cli.test").info("the secret is %s", fake_aws.secret_access_key)
     files = set(_files_under(secrets_project.root)) | set(_files_under(tmp_path_factory.getbasetemp()))
     files |= set(_files_under(Path(tempfile.gettempdir()), since=started))
-    assert any(p.name == "netsec.log" for p in files)
+    assert any(p.name == "system.log" for p in files)
     needles = [fake_aws.secret_access_key.encode(), fake_aws.access_key_id.encode()]
     for path in files:
         try:
@@ -297,6 +297,6 @@ def test_redaction_filter_masks_secret_in_log_file(secrets_project: Project, fak
     logger.warning("leaking %s and %s", fake_aws.secret_access_key, fake_aws.access_key_id)
     for handler in logging.getLogger("netsec_cli").handlers:
         handler.flush()
-    log_text = (secrets_project.root / "logs" / "netsec.log").read_text()
+    log_text = (secrets_project.root / "logs" / "system.log").read_text()
     assert "leaking *** and ***" in log_text
     assert fake_aws.secret_access_key not in log_text and fake_aws.access_key_id not in log_text

@@ -288,9 +288,11 @@ def test_health_version_and_metrics(serve: Server, ready: Project, flows: pd.Dat
     assert serve.client.get("/livez").json()["status"] == "ok"
     assert serve.client.get("/readyz").json()["status"] == "ok"
     version = serve.client.get("/version").json()
-    manifest = json.loads((ready.artifacts / "train" / "manifest.json").read_text())
-    sha = next(entry["sha256"] for entry in manifest["files"] if entry["path"] == "model.ubj" or entry["path"].startswith("model."))
-    assert version["model_sha256"] == sha and version["trained_at"] == manifest["created"]
+    manifest = json.loads((ready.artifacts / "models" / "manifest.json").read_text())
+    sha = next(entry["sha256"] for entry in manifest["files"] if entry["path"] == "1/model.ubj")
+    registered = json.loads((ready.artifacts / "models" / "1" / "version.json").read_text())
+    assert version["model_sha256"] == sha and version["trained_at"] == registered["created"]
+    assert version["model_version"] == "1"
     assert version["model_type"] == "xgboost" and 0 < version["threshold"] < 1 and version["netsec_version"]
     records = {"records": json.loads(flows.drop(columns=["label"]).head(50).to_json(orient="records"))}
     scored = serve.client.post("/predict", json=records, headers=serve.auth).json()

@@ -66,6 +66,11 @@ def test_train_job_retrains_and_the_server_serves_the_new_model(quick: Project, 
         assert not np.allclose(_probabilities(server, records), old)
         assert "netsec_train_jobs_total{status=\"succeeded\"} 1.0" in server.client.get("/metrics").text
         assert len(list((quick.artifacts / ".jobs").glob("*.json"))) == 1  # GET /train and /jobs started nothing
+        assert done["outcome"]["stages"] == {"etl": "skipped", "validate": "ran", "transform": "skipped", "train": "ran"}
+        job = server.client.post("/train", headers=server.auth).json()  # nothing changed since: every stage skipped
+        unchanged = wait_for(finished)
+        assert unchanged["status"] == "succeeded" and unchanged["outcome"]["stages"] == dict.fromkeys(("etl", "validate", "transform", "train"), "skipped")
+        assert unchanged["outcome"]["accuracy"] == done["outcome"]["accuracy"]
     finally:
         server.stop()
 
@@ -123,8 +128,8 @@ def test_a_request_in_flight_keeps_the_model_it_started_with(quick: Project, rec
 
 def test_a_broken_new_model_keeps_the_previous_one_in_service(serve: Server, ready: Project, records: list[dict]) -> None:
     old = _probabilities(serve, records)
-    manifest = ready.artifacts / "train" / "manifest.json"
-    info = ready.artifacts / "train" / "model_info.json"
+    manifest = ready.artifacts / "models" / "manifest.json"
+    info = ready.artifacts / "models" / "1" / "model_info.json"
     info.write_text(info.read_text().replace('"threshold"', '"threshold_gone"'))
     manifest.write_text(manifest.read_text() + " ")  # a changed manifest: the server tries to reload
     np.testing.assert_array_equal(_probabilities(serve, records), old)

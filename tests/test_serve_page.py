@@ -1,26 +1,17 @@
 """The upload page and the results table in a real headless Chromium, driven over the DevTools protocol.
 
-The browser runs with JavaScript disabled (the page must work without any), loads `/`, types the
-token, picks a file and clicks the button; the results page is then read through the DOM and CSS
-domains (row classes, computed colours) and photographed into the test's temporary folder. The
-protocol is spoken over one websocket (`websockets`, which uvicorn[standard] brings): no browser
-is downloaded, only the system Chromium is used (`make chromium` installs Debian's when missing).
+The browser (`tests/fixtures/browser.py`) runs with JavaScript disabled (the page must work without
+any), loads `/`, types the token, picks a file and clicks the button; the results page is then read
+through the DOM and CSS domains (row classes, computed colours) and photographed into the test's
+temporary folder.
 """
 
 from __future__ import annotations
 
-import base64
-import json
-import os
 import re
-import shutil
-import signal
-import subprocess
 import time
 from collections.abc import Iterator
-from itertools import count
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import httpx
 import numpy as np
@@ -29,226 +20,12 @@ import pytest
 from typer.testing import CliRunner
 
 from netsec_cli.serve.page import SHOWN_ROWS
+from tests.fixtures.browser import Tab
 from tests.fixtures.project import Project, small_config
 from tests.fixtures.serve import Server, start_server
 from tests.fixtures.trained import install
 
-if TYPE_CHECKING:
-    from websockets.sync.client import ClientConnection
-
-BROWSERS = ("chromium", "chromium-browser", "google-chrome")
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage", "--remote-debugging-port=0")
-TIMEOUT = 60.0
 SAMPLE_ROWS = 1200
-
-
-def _chromium() -> str:
-    """The system Chromium; installed from Debian when missing and we may (root with apt-get)."""
-    found = next(filter(None, map(shutil.which, BROWSERS)), None)
-    if found is None and os.geteuid() == 0 and shutil.which("apt-get"):
-        if _apt("install", "-y", "-qq", "chromium") != 0:
-            _apt("update", "-qq")
-            _apt("install", "-y", "-qq", "chromium")
-        found = shutil.which("chromium")
-    if found is None:
-        pytest.skip("no Chromium and it cannot be installed here (run `make chromium`)")
-    return found
-
-
-def _apt(*args: str) -> int:
-    return subprocess.run(["apt-get", *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=900, check=False).returncode
-
-
-def _launch(binary: str, profile: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """Start headless Chromium on a free DevTools port; return it and its browser websocket URL."""
-    process = subprocess.Popen(
-        [binary, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    port_file = profile / "DevToolsActivePort"
-    deadline = time.monotonic() + TIMEOUT
-    while not (port_file.is_file() and len(port_file.read_text().split()) == 2):
-        if process.poll() is not None or time.monotonic() > deadline:
-            _stop(process)
-            raise AssertionError(f"Chromium did not open its DevTools port (exit {process.returncode})")
-        time.sleep(0.05)
-    port, path = port_file.read_text().split()
-    return process, f"ws://127.0.0.1:{port}{path}"
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """End the Chromium we started, with its renderers (its own process group)."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
-class Browser:
-    """The DevTools connection to one browser; `tab()` opens a page session on it."""
-
-    def __init__(self, socket: ClientConnection) -> None:
-        self.socket, self.ids = socket, count(1)
-        self.events: list[dict[str, Any]] = []
-
-    def call(self, method: str, session: str | None = None, **params: Any) -> dict[str, Any]:
-        """Send one command and return its result (events received meanwhile are kept)."""
-        ident = next(self.ids)
-        message = {"id": ident, "method": method, "params": params, **({"sessionId": session} if session else {})}
-        self.socket.send(json.dumps(message))
-        while True:
-            answer = json.loads(self.socket.recv(timeout=TIMEOUT))
-            if answer.get("id") != ident:
-                self.events.append(answer)
-            elif "error" in answer:
-                raise AssertionError(f"{method}: {answer['error']}")
-            else:
-                return dict(answer.get("result", {}))
-
-    def wait(self, event: str, session: str) -> dict[str, Any]:
-        """The next `event` of `session` (consumed), waiting for it when none is kept yet."""
-        deadline = time.monotonic() + TIMEOUT
-        while True:
-            for i, message in enumerate(self.events):
-                if message.get("method") == event and message.get("sessionId") == session:
-                    return dict(self.events.pop(i).get("params", {}))
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError(f"no {event} within {TIMEOUT:g}s")
-            self.events.append(json.loads(self.socket.recv(timeout=left)))
-
-    def forget(self, event: str, session: str) -> None:
-        """Drop the kept `event`s of `session` (so a later wait sees only a new one)."""
-        self.events = [m for m in self.events if not (m.get("method") == event and m.get("sessionId") == session)]
-
-    def tab(self) -> Tab:
-        """A new page with its own DevTools session."""
-        target = self.call("Target.createTarget", url="about:blank")["targetId"]
-        session = self.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
-        return Tab(self, target, session)
-
-
-class Tab:
-    """One page, scripts disabled; every network request it makes is recorded in `requests`."""
-
-    def __init__(self, browser: Browser, target: str, session: str) -> None:
-        self.browser, self.target, self.session, self.root = browser, target, session, 0
-        for domain in ("Page", "DOM", "CSS", "Network"):
-            self.call(f"{domain}.enable")
-        self.call("Emulation.setScriptExecutionDisabled", value=True)
-        self.call("Emulation.setDeviceMetricsOverride", width=1100, height=900, deviceScaleFactor=1, mobile=False)
-
-    def call(self, method: str, **params: Any) -> dict[str, Any]:
-        return self.browser.call(method, self.session, **params)
-
-    def requests(self) -> list[str]:
-        """The URLs this page requested so far."""
-        sent = [m for m in self.browser.events if m.get("method") == "Network.requestWillBeSent" and m.get("sessionId") == self.session]
-        return [m["params"]["request"]["url"] for m in sent]
-
-    def status(self) -> int:
-        """The HTTP status of the page shown now."""
-        answers = [m for m in self.browser.events if m.get("method") == "Network.responseReceived" and m.get("sessionId") == self.session]
-        return int(next(m for m in reversed(answers) if m["params"]["type"] == "Document")["params"]["response"]["status"])
-
-    def open(self, url: str) -> None:
-        self.browser.forget("Page.loadEventFired", self.session)
-        self.call("Page.navigate", url=url)
-        self.loaded()
-
-    def loaded(self) -> None:
-        """Wait for the page being loaded (after a navigation or a form submission)."""
-        self.browser.wait("Page.loadEventFired", self.session)
-        self.root = self.call("DOM.getDocument", depth=0)["root"]["nodeId"]  # node ids hold until the next load
-
-    def nodes(self, selector: str) -> list[int]:
-        return list(self.call("DOM.querySelectorAll", nodeId=self.root, selector=selector)["nodeIds"])
-
-    def node(self, selector: str) -> int:
-        found = self.nodes(selector)
-        assert len(found) == 1, f"{len(found)} nodes match {selector!r}"
-        return found[0]
-
-    def text(self, selector: str) -> str:
-        """The text of the one node `selector` matches (as the DOM holds it: unescaped)."""
-        found = self.call("DOM.describeNode", nodeId=self.node(selector), depth=-1)["node"]
-
-        def texts(node: dict[str, Any]) -> Iterator[str]:
-            if node.get("nodeType") == 3:
-                yield node["nodeValue"]
-            for child in node.get("children", []):
-                yield from texts(child)
-
-        return "".join(texts(found)).strip()
-
-    def attribute(self, selector: str, name: str) -> str:
-        pairs = self.call("DOM.getAttributes", nodeId=self.node(selector))["attributes"]
-        return str(dict(zip(pairs[0::2], pairs[1::2], strict=True))[name])
-
-    def style(self, node: int, prop: str) -> str:
-        computed = self.call("CSS.getComputedStyleForNode", nodeId=node)["computedStyle"]
-        return next(p["value"] for p in computed if p["name"] == prop)
-
-    def type(self, selector: str, text: str) -> None:
-        self.call("DOM.focus", nodeId=self.node(selector))
-        self.call("Input.insertText", text=text)
-
-    def choose_file(self, selector: str, path: Path) -> None:
-        self.call("DOM.setFileInputFiles", files=[str(path)], nodeId=self.node(selector))
-
-    def click(self, selector: str) -> None:
-        quad = self.call("DOM.getBoxModel", nodeId=self.node(selector))["model"]["content"]
-        x, y = sum(quad[0::2]) / 4, sum(quad[1::2]) / 4
-        for kind in ("mousePressed", "mouseReleased"):
-            self.call("Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left", clickCount=1)
-
-    def submit(self, token: str | None, path: Path) -> None:
-        """Fill the upload form as a person would and wait for the answer page."""
-        if token is not None:
-            self.type("#token", token)
-        self.choose_file("#file", path)
-        self.send()
-
-    def send(self) -> None:
-        """Click the form's button and wait for the page it answers with."""
-        self.browser.forget("Page.loadEventFired", self.session)
-        self.click("input[type=submit]")
-        self.loaded()
-
-    def screenshot(self, path: Path) -> Path:
-        shot = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=False)
-        path.write_bytes(base64.b64decode(shot["data"]))
-        return path
-
-    def close(self) -> None:
-        self.browser.call("Target.closeTarget", targetId=self.target)
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
-    """One headless Chromium for the module."""
-    from websockets.sync.client import connect
-
-    process, url = _launch(_chromium(), tmp_path_factory.mktemp("chromium-profile"))
-    try:
-        with connect(url, max_size=None, open_timeout=TIMEOUT) as socket:
-            yield Browser(socket)
-    finally:
-        _stop(process)
-
-
-@pytest.fixture
-def tab(browser: Browser) -> Iterator[Tab]:
-    opened = browser.tab()
-    try:
-        yield opened
-    finally:
-        opened.close()
 
 
 @pytest.fixture(scope="module")

@@ -414,6 +414,16 @@ def test_etl_sync_flag_mirrors_the_stage_when_it_finishes(project: Project, s3: 
     assert remote_tree(s3) == {f"etl/{rel}": sha for rel, sha in tree(project.artifacts / "etl").items()}
 
 
+def test_a_skipped_stage_is_still_mirrored_with_sync(project: Project, s3: S3) -> None:
+    configure(project, s3)
+    s3.create_bucket()
+    assert project.invoke("etl", "--source", "synthetic").exit_code == 0
+    result = project.invoke("etl", "--source", "synthetic", "--sync")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("etl: skipped (unchanged)\n")
+    assert remote_tree(s3) == {f"etl/{rel}": sha for rel, sha in tree(project.artifacts / "etl").items()}
+
+
 def test_predict_works_on_a_fresh_machine_after_pull(project: Project, s3: S3, tmp_path: Path, tracking_db: Path) -> None:
     import numpy as np
     import pandas as pd
@@ -424,7 +434,7 @@ def test_predict_works_on_a_fresh_machine_after_pull(project: Project, s3: S3, t
     s3.create_bucket()
     run = project.invoke("run", "--sync")  # each stage mirrored as it finishes
     assert run.exit_code == 0, run.output
-    assert {rel.split("/")[0] for rel in remote_tree(s3)} == {"etl", "validate", "transform", "train"}
+    assert {rel.split("/")[0] for rel in remote_tree(s3)} == {"etl", "validate", "transform", "train", "models"}
     assert remote_tree(s3) == tree(project.artifacts)
     sample = tmp_path / "flows.npy"
     frame = pd.read_parquet(project.artifacts / "etl" / "test.parquet").head(200)

@@ -238,7 +238,7 @@ def test_push_never_follows_a_symlink(project: Project, s3: S3, tmp_path: Path) 
     contents = {item["sha256"] for item in stored.values()}
     for data in (secret.read_bytes(), (outside / "also-secret.txt").read_bytes()):
         assert hashlib.sha256(data).hexdigest() not in contents
-    logged = (project.root / "logs" / "netsec.log").read_text()
+    logged = (project.root / "logs" / "system.log").read_text()
     for link in links:
         assert f"skipped {link}: not a regular file (symlinks are never followed)" in logged
     assert "skipped" in result.stderr and "symlinks are never followed" in " ".join(result.stderr.split())
@@ -393,7 +393,7 @@ def test_corrupt_remote_index_is_ignored_with_a_warning_and_rewritten(project: P
     pushed = project.invoke("sync-s3", "--json")
     assert pushed.exit_code == 0, pushed.output
     assert json.loads(pushed.stdout)["uploaded"] == 0  # each object's sha256 came from its metadata instead
-    assert f"ignoring unreadable S3 index s3://{s3.bucket}/{index_key}" in (project.root / "logs" / "netsec.log").read_text()
+    assert f"ignoring unreadable S3 index s3://{s3.bucket}/{index_key}" in (project.root / "logs" / "system.log").read_text()
     assert set(s3.index()["objects"]) == set(s3.objects(f"{PREFIX}/artifacts/"))  # rebuilt
 
     s3.client.put_object(Bucket=s3.bucket, Key=index_key, Body=body)
@@ -419,7 +419,7 @@ def test_malformed_index_entries_are_dropped_not_trusted(project: Project, s3: S
 
     pulled = sync(project, "--pull")
     assert pulled["downloaded"] == 1 and (project.artifacts / "notes.txt").read_bytes() == b"loose"
-    logged = (project.root / "logs" / "netsec.log").read_text()
+    logged = (project.root / "logs" / "system.log").read_text()
     assert f"ignoring 2 malformed entries of S3 index s3://{s3.bucket}/{PREFIX}/.netsec-index.json" in logged
 
 
@@ -431,7 +431,7 @@ def test_oversized_remote_index_is_ignored(project: Project, s3: S3, monkeypatch
     monkeypatch.setattr("netsec_cli.cloud.bucket.MAX_INDEX_BYTES", 100)  # the real cap is 64 MiB
     again = sync(project)
     assert again["uploaded"] == 0
-    assert "ignoring S3 index" in (project.root / "logs" / "netsec.log").read_text()
+    assert "ignoring S3 index" in (project.root / "logs" / "system.log").read_text()
 
 
 # ---- what is shown --------------------------------------------------------------------------

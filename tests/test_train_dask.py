@@ -48,7 +48,7 @@ def _prepare(project: Project) -> None:
 
 def _trained(project: Project) -> tuple[dict[str, Any], dict[str, Any], np.ndarray]:
     """Train; return the result, model_info.json and the saved model's probabilities on X_test (local loader)."""
-    result = project.invoke("train", "--json")
+    result = project.invoke("train", "--json", "--force")  # the engine alone would be skipped
     assert result.exit_code == 0, result.output
     folder = project.artifacts / "train"
     info = json.loads((folder / "model_info.json").read_text())

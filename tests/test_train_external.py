@@ -83,7 +83,7 @@ def _prepare(project: Project) -> None:
 
 def _train(project: Project) -> tuple[dict, dict, np.ndarray]:
     """Train; return the result, model_info.json and the saved model's probabilities on X_test."""
-    result = project.invoke("train", "--json")
+    result = project.invoke("train", "--json", "--force")  # the chunk size alone would be skipped
     assert result.exit_code == 0, result.output
     folder = project.artifacts / "train"
     info = json.loads((folder / "model_info.json").read_text())

@@ -20,6 +20,7 @@ from netsec_cli.artifacts.files import (
 from netsec_cli.artifacts.layout import (
     STAGES,
     EtlFiles,
+    MonitorFiles,
     PredictFiles,
     StageFiles,
     TrainFiles,
@@ -50,6 +51,7 @@ __all__ = [
     "EtlFiles",
     "Manifest",
     "ManifestEntry",
+    "MonitorFiles",
     "ModelFiles",
     "ModelInfo",
     "PredictFiles",

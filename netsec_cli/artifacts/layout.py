@@ -25,8 +25,8 @@ if TYPE_CHECKING:
 
     from netsec_cli.schema import Schema
 
-STAGES = ("etl", "validate", "transform", "train", "predict")
-StageName = Literal["etl", "validate", "transform", "train", "predict"]
+STAGES = ("etl", "validate", "transform", "train", "predict", "models", "monitor")
+StageName = Literal["etl", "validate", "transform", "train", "predict", "models", "monitor"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,11 @@ class StageFiles:
     @property
     def manifest_file(self) -> Path:
         return self.folder / MANIFEST
+
+    @property
+    def fingerprint(self) -> Path:
+        """What the stage was computed from and what it reported (`runner.fingerprint`)."""
+        return self.folder / "fingerprint.json"
 
     def manifest(self) -> Manifest:
         """The folder's manifest (InputError when it has none)."""
@@ -96,11 +101,15 @@ class EtlFiles(StageFiles):
 
 @dataclass(frozen=True)
 class ValidateFiles(StageFiles):
-    """artifacts/validate: the validation and drift report."""
+    """artifacts/validate: the validation and drift report, and its HTML page."""
 
     @property
     def report(self) -> Path:
         return self.folder / "report.json"
+
+    @property
+    def page(self) -> Path:
+        return self.folder / "report.html"
 
 
 ARRAYS = ("X_train", "y_train", "X_test", "y_test")
@@ -222,8 +231,31 @@ class TrainFiles(StageFiles):
         """The tuned hyperparameters (only after `netsec train --tune`)."""
         return self.folder / "best_params.yaml"
 
+    @property
+    def reference(self) -> Path:
+        """The drift reference: the training split's row count and categorical value counts."""
+        return self.folder / "reference.json"
+
+    @property
+    def reference_sample(self) -> Path:
+        """The drift reference's seeded sample of the training split's numeric columns."""
+        return self.folder / "reference.parquet"
+
     def load_info(self) -> dict[str, Any]:
         return dict(self.read_json(self.model_info, "train"))
+
+
+@dataclass(frozen=True)
+class MonitorFiles(StageFiles):
+    """artifacts/monitor: the last `netsec monitor`'s decision and drift report."""
+
+    @property
+    def report(self) -> Path:
+        return self.folder / "report.json"
+
+    @property
+    def page(self) -> Path:
+        return self.folder / "report.html"
 
 
 @dataclass(frozen=True)
@@ -245,6 +277,8 @@ VIEWS: dict[str, type[StageFiles]] = {
     "transform": TransformFiles,
     "train": TrainFiles,
     "predict": PredictFiles,
+    "models": StageFiles,  # the registry: artifacts.registry.ModelsFiles
+    "monitor": MonitorFiles,
 }
 
 

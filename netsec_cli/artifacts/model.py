@@ -1,11 +1,11 @@
-"""The published model unit: artifacts/train, opened and checked as one.
+"""The model unit, opened and checked as one: a version of the registry (artifacts/models).
 
 Train publishes the model file, `model_info.json`, and a copy of the preprocessor and schema it
-was trained with into one stage folder (`TrainFiles`), swapped into place whole. Predict,
-evaluate and serve read only that folder through `open_model`, so a newer artifacts/transform
-(published by a `netsec run` that is still training, was killed, or whose train failed) never
-pairs the model with another preprocessor: the previous good model stays usable.
-artifacts/transform is the input of train only. `open_model_folder` applies the same checks to a
+was trained with into one stage folder (`TrainFiles`), then registers that unit as a version of
+artifacts/models (`artifacts.registry`). Predict, evaluate and serve read the champion version
+(or the one `--model VERSION` names) through `open_model`, so a newer artifacts/transform or
+artifacts/train never pairs the model with another preprocessor, and a worse model trained later
+serves nothing until it is promoted. artifacts/transform is the input of train only. `open_model_folder` applies the same checks to a
 copy of the unit without a manifest (the one logged inside the MLflow model), hashing the files.
 """
 
@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from netsec_cli.artifacts.files import sha256_file
-from netsec_cli.artifacts.layout import MODEL_FILES, TrainFiles, open_stage
+from netsec_cli.artifacts.layout import MODEL_FILES, TrainFiles
+from netsec_cli.artifacts.registry import verified_unit
 from netsec_cli.errors import InputError
 
 if TYPE_CHECKING:
@@ -84,6 +85,7 @@ class ModelFiles:
 
     train: TrainFiles
     info: ModelInfo
+    version: str | None = None  # the registry version (None for a folder outside the registry)
 
     @property
     def model(self) -> Path:
@@ -100,17 +102,13 @@ class ModelFiles:
             raise InputError(exc.message, hint=RETRAIN) from None
 
 
-def open_model(artifacts: Path, needed_by: str) -> ModelFiles:
-    """artifacts/train verified against its manifest, with every file of the model unit listed in it
-    and the preprocessor the one `model_info.json` says the model was trained with (InputError, exit 2)."""
-    train = open_stage(artifacts, "train", needed_by)
-    manifest = train.manifest()
-
-    def digest(path: Path) -> str | None:
-        entry = manifest.entry(path.name)
-        return entry.sha256 if entry is not None else None
-
-    return _verified(train, lambda path: manifest.entry(path.name) is not None, digest)
+def open_model(artifacts: Path, needed_by: str, version: str | None = None) -> ModelFiles:
+    """The champion (or `version`) of the registry, its files verified against the registry's
+    manifest, every file of the unit present and the preprocessor the one `model_info.json` says
+    the model was trained with (InputError, exit 2)."""
+    unit, digests = verified_unit(artifacts, version, needed_by)
+    files = _verified(unit, lambda path: path.name in digests, lambda path: digests.get(path.name))
+    return ModelFiles(files.train, files.info, unit.folder.name)
 
 
 def open_model_folder(folder: Path) -> ModelFiles:

@@ -17,6 +17,8 @@ from netsec_cli.cli import (
     config_cmd,
     etl,
     evaluate,
+    models,
+    monitor,
     predict,
     run,
     secrets,
@@ -30,7 +32,9 @@ from netsec_cli.cli.output import err_console, error_line
 from netsec_cli.cli.state import AppState, get_state
 from netsec_cli.errors import EXIT_INTERNAL, NetsecError
 
-COMMAND_ORDER = ("etl", "validate", "transform", "train", "predict", "evaluate", "run", "serve", "sync-s3", "secrets", "config")
+COMMAND_ORDER = (
+    "etl", "validate", "transform", "train", "predict", "evaluate", "run", "monitor", "models", "serve", "sync-s3", "secrets", "config",
+)
 
 
 class NetsecGroup(TyperGroup):
@@ -129,6 +133,8 @@ app.command("train")(train.train)
 app.command("predict")(predict.predict)
 app.command("evaluate")(evaluate.evaluate)
 app.command("run")(run.run)
+app.command("monitor")(monitor.monitor)
+app.add_typer(models.app, name="models")
 app.command("serve")(serve.serve)
 app.command("sync-s3")(sync_s3.sync_s3)
 app.add_typer(secrets.app, name="secrets")

@@ -20,11 +20,11 @@ def progress_for(json_output: bool = False) -> Progress:
     return RichProgress(enabled=sys.stderr.isatty() and not json_output)
 
 
-def run_options(json_output: bool = False, sync: bool = False, wait: float = 0.0) -> RunOptions:
-    """The RunOptions of a stage command from its --json, --sync and --wait options."""
+def run_options(json_output: bool = False, sync: bool = False, wait: float = 0.0, force: bool = False) -> RunOptions:
+    """The RunOptions of a stage command from its --json, --sync, --wait and --force options."""
     from netsec_cli.runner import RunOptions
 
-    return RunOptions(progress=progress_for(json_output), sync=sync, lock_wait=wait)
+    return RunOptions(progress=progress_for(json_output), sync=sync, lock_wait=wait, force=force)
 
 
 def stage_config(ctx: typer.Context, engine: EngineChoice | None = None) -> Config:

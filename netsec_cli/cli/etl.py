@@ -11,6 +11,7 @@ from netsec_cli.cli import etl_load
 from netsec_cli.cli.common import run_options, stage_config
 from netsec_cli.cli.options import (
     EngineOption,
+    ForceOption,
     JsonOption,
     NormalValueOption,
     SourceOption,
@@ -18,7 +19,7 @@ from netsec_cli.cli.options import (
     TargetOption,
     WaitOption,
 )
-from netsec_cli.cli.output import console, emit, key_value_table, warning_line
+from netsec_cli.cli.output import console, emit, key_value_table, skipped_line, warning_line
 
 if TYPE_CHECKING:
     from netsec_cli.stages.etl import EtlResult
@@ -42,6 +43,7 @@ def etl(
     sync: SyncOption = False,
     wait: WaitOption = 0.0,
     engine: EngineOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Read flows, split them into train and test, write artifacts/etl (exit 2 on bad input)."""
     if ctx.invoked_subcommand:
@@ -55,12 +57,13 @@ def etl(
         schema_path=schema,
         target=target,
         normal_value=normal_value,
-        options=run_options(json_output, sync, wait),
+        options=run_options(json_output, sync, wait, force),
     )
     emit(result, json_output, _render)
 
 
 def _render(result: EtlResult) -> None:
+    skipped_line("etl", result)
     rows = [
         ("source", result.source),
         ("schema", result.schema_origin),

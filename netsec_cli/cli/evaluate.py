@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from netsec_cli.cli.common import run_options, stage_config
-from netsec_cli.cli.options import EngineOption, JsonOption, ThresholdOption, WaitOption
+from netsec_cli.cli.options import EngineOption, JsonOption, ModelVersionOption, ThresholdOption, WaitOption
 from netsec_cli.cli.output import console, emit, key_value_table, rows_table
 
 
@@ -23,6 +23,7 @@ def _render(result: Any) -> None:
         ("rows", f"{result.rows}" + (f" ({result.unlabelled} without a label left out)" if result.unlabelled else "")),
         ("target", f"{result.target} (normal = {result.normal_value})"),
         ("threshold", f"{result.threshold:.4g}"),
+        ("model version", result.model_version),
         ("accuracy", _pct(m["accuracy"])),
         ("detection rate (recall)", _pct(m["recall"])),
         ("false-alarm rate", _pct(m["false_alarm_rate"])),
@@ -62,6 +63,7 @@ def evaluate(
     json_output: JsonOption = False,
     wait: WaitOption = 0.0,
     engine: EngineOption = None,
+    model_version: ModelVersionOption = None,
 ) -> None:
     """Score a labelled FILE with the trained model and report detection quality."""
     from netsec_cli.stages.evaluate import run_evaluate
@@ -74,6 +76,7 @@ def evaluate(
         target=target,
         normal_value=normal_value,
         threshold=threshold,
+        model_version=model_version,
         options=run_options(json_output, wait=wait),
     )
     emit(result, json_output, _render)

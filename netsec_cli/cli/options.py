@@ -28,6 +28,10 @@ TargetOption = Annotated[str | None, typer.Option("--target", help="Target colum
 NormalValueOption = Annotated[
     str | None, typer.Option("--normal-value", help="Target value meaning normal traffic, e.g. normal or 1.")
 ]
+ForceOption = Annotated[
+    bool,
+    typer.Option("--force", help="Run even when nothing the stage reads changed since it last ran (else it is skipped)."),
+]
 WaitOption = Annotated[
     float,
     typer.Option(
@@ -53,4 +57,8 @@ EngineOption = Annotated[
         case_sensitive=False,
         help="local: this process; dask: a Dask cluster (compute.scheduler_address, or a LocalCluster). Default: compute.engine.",
     ),
+]
+ModelVersionOption = Annotated[
+    str | None,
+    typer.Option("--model", metavar="VERSION", help="Score with this registered model version (default: the champion; see `netsec models list`)."),
 ]

@@ -66,6 +66,12 @@ def emit(result: Any, json_mode: bool, render: Callable[[Any], None]) -> None:
         render(result)
 
 
+def skipped_line(stage: str, result: Any) -> None:
+    """`<stage>: skipped (unchanged)` on stdout when `result` comes from a stage that did not run."""
+    if getattr(result, "skipped", False):
+        console.print(plain(f"{stage}: skipped (unchanged)"))
+
+
 def plain(value: Any) -> Text:
     """`value` as text shown exactly as it is: no Rich markup, no emoji codes."""
     return Text(str(value))

@@ -11,6 +11,7 @@ from netsec_cli.cli.common import run_options, stage_config
 from netsec_cli.cli.options import (
     EngineOption,
     JsonOption,
+    ModelVersionOption,
     SyncOption,
     ThresholdOption,
     WaitOption,
@@ -25,6 +26,7 @@ def _render(result: Any) -> None:
         ("intrusions", f"{result.intrusions}{share}"),
         ("normal", result.normal),
         ("threshold", result.threshold),
+        ("model version", result.model_version),
         ("output", result.output),
         ("duration", f"{result.duration:.2f}s"),
     ]
@@ -73,12 +75,14 @@ def predict(
     sync: SyncOption = False,
     wait: WaitOption = 0.0,
     engine: EngineOption = None,
+    model_version: ModelVersionOption = None,
 ) -> None:
-    """Predict normal (0) or intrusion (-1) for every row of FILE with the trained model."""
+    """Predict normal (0) or intrusion (-1) for every row of FILE with the champion model (or --model VERSION)."""
     from netsec_cli.stages.predict import run_predict
 
     config = stage_config(ctx, engine)
     result = run_predict(
-        config, input_file, output=output, threshold=threshold, explain=explain, options=run_options(json_output, sync, wait)
+        config, input_file, output=output, threshold=threshold, explain=explain, model_version=model_version,
+        options=run_options(json_output, sync, wait),
     )
     emit(result, json_output, _render)

@@ -9,6 +9,7 @@ import typer
 from netsec_cli.cli.common import run_options, stage_config
 from netsec_cli.cli.options import (
     EngineOption,
+    ForceOption,
     JsonOption,
     NormalValueOption,
     SourceOption,
@@ -24,6 +25,7 @@ from netsec_cli.errors import ValidationFailed
 def _render(result: Any) -> None:
     metrics = result.train.metrics
     rows = [
+        *((name, "skipped (unchanged)" if status == "skipped" else "ran") for name, status in result.stages.items()),
         ("source", result.etl.source),
         ("rows (train / test)", f"{result.etl.train_rows} / {result.etl.test_rows}"),
         ("validation", "passed" if result.validate.passed else "FAILED"),
@@ -47,13 +49,14 @@ def run(
     sync: SyncOption = False,
     wait: WaitOption = 0.0,
     engine: EngineOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Run etl, validate, transform and train in order; stop at the first failure with its exit code."""
     from netsec_cli.stages.run import run_pipeline
 
     config = stage_config(ctx, engine)
     try:
-        options = run_options(json_output, sync, wait)
+        options = run_options(json_output, sync, wait, force)
         result = run_pipeline(config, source=source, target=target, normal_value=normal_value, options=options)
     except ValidationFailed as failed:
         if failed.result is not None:

@@ -41,6 +41,7 @@ class AppState:
                 config.resolve(config.logging.config_file),
                 config.logs_dir,
                 self.console_level(config.logging.level),
+                config.logging.format,
             )
             self._config = config
         return self._config

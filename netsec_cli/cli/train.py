@@ -8,8 +8,8 @@ from typing import Annotated, Any
 import typer
 
 from netsec_cli.cli.common import run_options, stage_config
-from netsec_cli.cli.options import EngineOption, JsonOption, SyncOption, WaitOption
-from netsec_cli.cli.output import console, emit, key_value_table
+from netsec_cli.cli.options import EngineOption, ForceOption, JsonOption, SyncOption, WaitOption
+from netsec_cli.cli.output import console, emit, key_value_table, skipped_line
 from netsec_cli.errors import InputError
 
 TuneOption = Annotated[
@@ -33,6 +33,7 @@ ResumeOption = Annotated[
 
 
 def _render(result: Any) -> None:
+    skipped_line("train", result)
     metrics = result.metrics
     matrix = metrics["confusion_matrix"]
     choice = result.threshold
@@ -55,7 +56,8 @@ def _render(result: Any) -> None:
         ("rows (fit / validation / test)", f"{result.train_rows} / {result.validation_rows} / {result.test_rows}"),
         ("model", result.model_path),
         ("MLflow run", result.run_id or "tracking disabled"),
-        ("model version", result.model_version or "-"),
+        ("MLflow model version", result.model_version or "-"),
+        ("registry version", f"{result.registry_version} (champion: {result.champion})"),
         ("duration", f"{result.duration:.2f}s"),
     ]
     if result.tuning.tuned:
@@ -96,12 +98,17 @@ def train(
     sync: SyncOption = False,
     wait: WaitOption = 0.0,
     engine: EngineOption = None,
+    challenger: Annotated[
+        bool,
+        typer.Option("--challenger", help="Register the model as challenger only; the champion keeps serving (`netsec models promote`)."),
+    ] = False,
+    force: ForceOption = False,
 ) -> None:
     """Train the detector (tuning it first with --tune), choose its threshold from the alert budget,
-    evaluate it and log it to MLflow."""
+    evaluate it, log it to MLflow and register it as a model version (the new champion unless --challenger)."""
     from netsec_cli.stages.train import run_train
 
     request = _tune_request(tune, trials, timeout, resume)
     config = stage_config(ctx, engine)
-    result = run_train(config, tune=request, options=run_options(json_output, sync, wait))
+    result = run_train(config, tune=request, promote=not challenger, options=run_options(json_output, sync, wait, force))
     emit(result, json_output, _render)

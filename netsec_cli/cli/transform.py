@@ -7,11 +7,12 @@ from typing import Any
 import typer
 
 from netsec_cli.cli.common import run_options, stage_config
-from netsec_cli.cli.options import EngineOption, JsonOption, SyncOption, WaitOption
-from netsec_cli.cli.output import console, emit, key_value_table
+from netsec_cli.cli.options import EngineOption, ForceOption, JsonOption, SyncOption, WaitOption
+from netsec_cli.cli.output import console, emit, key_value_table, skipped_line
 
 
 def _render(result: Any) -> None:
+    skipped_line("transform", result)
     rows = [
         ("train rows", result.train_rows),
         ("test rows", result.test_rows),
@@ -30,10 +31,11 @@ def transform(
     sync: SyncOption = False,
     wait: WaitOption = 0.0,
     engine: EngineOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Impute, scale and encode categories of the ETL split (fitted on train only); optional SMOTE."""
     from netsec_cli.stages.transform import run_transform
 
     config = stage_config(ctx, engine)
-    result = run_transform(config, options=run_options(json_output, sync, wait))
+    result = run_transform(config, options=run_options(json_output, sync, wait, force))
     emit(result, json_output, _render)

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 import typer
 
 from netsec_cli.cli.common import run_options, stage_config
-from netsec_cli.cli.options import EngineOption, JsonOption, SyncOption, WaitOption
-from netsec_cli.cli.output import console, emit, key_value_table, rows_table
+from netsec_cli.cli.options import EngineOption, ForceOption, JsonOption, SyncOption, WaitOption
+from netsec_cli.cli.output import console, emit, key_value_table, rows_table, skipped_line
 
 if TYPE_CHECKING:
     from netsec_cli.stages.validate import ValidateResult
@@ -20,18 +20,20 @@ def validate(
     sync: SyncOption = False,
     wait: WaitOption = 0.0,
     engine: EngineOption = None,
+    force: ForceOption = False,
 ) -> None:
-    """Check train/test against the schema and for drift; write artifacts/validate/report.json (exit 3 on failure)."""
+    """Check train/test against the schema and for drift; write artifacts/validate/report.json and report.html (exit 3 on failure)."""
     from netsec_cli.stages.validate import run_validate, validation_error
 
     config = stage_config(ctx, engine)
-    result = run_validate(config, options=run_options(json_output, sync, wait))
+    result = run_validate(config, options=run_options(json_output, sync, wait, force))
     emit(result, json_output, render_validation)
     if not result.passed:
         raise validation_error(result)
 
 
 def render_validation(result: ValidateResult) -> None:
+    skipped_line("validate", result)
     if result.failures:
         rows = [(f["column"], f["check"], f["detail"]) for f in result.failures]
         console.print(rows_table("failing columns", ("column", "check", "detail"), rows))
@@ -46,5 +48,6 @@ def render_validation(result: ValidateResult) -> None:
         ("data set drifted", "yes" if result.drifted else "no"),
         ("retrain recommended", "yes" if result.retrain_recommended else "no"),
         ("report", result.report_path),
+        ("drift page", result.report_html or "-"),
     ]
     console.print(key_value_table("validate", summary))

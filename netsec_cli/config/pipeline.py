@@ -157,10 +157,17 @@ class IngestionAgentConfig(Section):
 
 class DriftAgentConfig(Section):
     threshold: float = Field(default=0.05, gt=0.0, lt=1.0)
+    # rows of the training split kept with each model as the drift reference (seeded sample)
+    reference_rows: int = Field(default=20_000, ge=100)
 
 
 class RetrainingAgentConfig(Section):
+    """`agents.retraining_agent`: when `netsec monitor` retrains, and when its challenger wins."""
+
     trigger_drift_threshold: float = Field(default=0.07, gt=0.0, le=1.0)
+    metric: Literal["f1", "recall", "precision", "accuracy", "roc_auc", "pr_auc"] = "f1"
+    min_improvement: float = Field(default=0.01, ge=0.0, le=1.0)
+    max_false_alarm_increase: float = Field(default=0.01, ge=0.0, le=1.0)
 
 
 class AgentsConfig(Section):

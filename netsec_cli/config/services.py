@@ -20,6 +20,7 @@ class TrackingConfig(Section):
 class LoggingConfig(Section):
     config_file: str = "config/logging.yaml"
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["text", "json"] = "text"  # json: the log files as JSON lines, for log shippers
 
 
 class MongoConfig(Section):
@@ -105,6 +106,7 @@ class ServeConfig(Section):
     max_rows: int = Field(default=1_000_000, ge=1)
     auth: Literal["token", "none"] = "token"
     cors_origins: list[str] = Field(default_factory=list)
+    model: str | None = Field(default=None, pattern=r"^[1-9][0-9]*$")  # a registered version; null: the champion
 
     @property
     def max_upload_bytes(self) -> int:

@@ -4,6 +4,8 @@
 - `curves`: ROC, precision-recall and rates against threshold, thinned to a few hundred points.
 - `svg`: inline SVG line charts, bars and the confusion matrix, drawn from numbers.
 - `charts`: the report's charts; `html`: the page (`ReportData`, `render_report`, `write_report`).
+- `histograms`: reference vs current shares on common bins; `drift_page`: the drift report page
+  of validate and monitor (`DriftPage`, `render_drift_page`, `write_drift_page`).
 """
 
 from netsec_cli.report.breakdown import (
@@ -14,6 +16,12 @@ from netsec_cli.report.breakdown import (
     category_of,
 )
 from netsec_cli.report.charts import named_importance
+from netsec_cli.report.drift_page import DriftPage, render_drift_page, write_drift_page
+from netsec_cli.report.histograms import (
+    Histogram,
+    categorical_histogram,
+    numeric_histogram,
+)
 from netsec_cli.report.html import (
     ReportData,
     check_report_path,
@@ -25,11 +33,17 @@ __all__ = [
     "AttackRow",
     "AttackTally",
     "Breakdown",
+    "DriftPage",
+    "Histogram",
     "ReportData",
     "attack_categories",
+    "categorical_histogram",
     "category_of",
     "check_report_path",
     "named_importance",
+    "numeric_histogram",
+    "render_drift_page",
     "render_report",
+    "write_drift_page",
     "write_report",
 ]

@@ -30,7 +30,7 @@ from netsec_cli.report.curves import compute_curves
 
 REPORT_SUFFIX = ".html"
 
-_CSS = """
+CSS = """
 body{margin:0;background:#f5f7fa;color:#1f2933;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
 main{max-width:1040px;margin:0 auto;padding:28px 24px 48px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:16px;margin:28px 0 10px}
@@ -88,19 +88,19 @@ def render_report(data: ReportData) -> str:
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{escape(data.title)}</title><style>{_CSS}</style></head><body><main>",
+        f"<title>{escape(data.title)}</title><style>{CSS}</style></head><body><main>",
         f"<h1>{escape(data.title)}</h1>",
-        '<p class="facts">' + "".join(f"<span>{escape(k)} <b>{escape(v)}</b></span>" for k, v in facts) + "</p>",
+        facts_line(facts),
         _tiles(m),
         "<h2>Curves</h2>",
         '<div class="grid">',
-        _figure("ROC curve", roc_chart(curves, m)),
-        _figure("Precision-recall curve", pr_chart(curves, m)),
-        _figure("Detection and false-alarm rate against threshold", threshold_chart(curves, m)),
-        _figure("Confusion matrix at the threshold", matrix_chart(m)),
+        figure("ROC curve", roc_chart(curves, m)),
+        figure("Precision-recall curve", pr_chart(curves, m)),
+        figure("Detection and false-alarm rate against threshold", threshold_chart(curves, m)),
+        figure("Confusion matrix at the threshold", matrix_chart(m)),
         "</div>",
         f"<h2>Top {TOP_FEATURES} features by importance</h2>",
-        _figure("Total gain per feature", importance_chart(data.importance)) if data.importance else '<p class="note">No feature importance.</p>',
+        figure("Total gain per feature", importance_chart(data.importance)) if data.importance else '<p class="note">No feature importance.</p>',
         _breakdown(data.breakdown),
         f'<p class="note">{escape(data.note)}</p>' if data.note else "",
         "</main></body></html>",
@@ -122,11 +122,22 @@ def _tiles(m: dict[str, Any]) -> str:
         ("ROC-AUC", "n/a" if m.get("roc_auc") is None else f"{m['roc_auc']:.4f}"),
         ("PR-AUC", "n/a" if m.get("pr_auc") is None else f"{m['pr_auc']:.4f}"),
     ]
+    return tiles_row(tiles)
+
+
+def tiles_row(tiles: Sequence[tuple[str, str]]) -> str:
+    """A row of headline tiles, each (caption, value), escaped."""
     cells = "".join(f'<div class="tile"><div class="v">{escape(v)}</div><div class="k">{escape(k)}</div></div>' for k, v in tiles)
     return f'<div class="tiles">{cells}</div>'
 
 
-def _figure(caption: str, svg: str) -> str:
+def facts_line(facts: Sequence[tuple[str, str]]) -> str:
+    """The page's line of (key, value) facts under the title, escaped."""
+    return '<p class="facts">' + "".join(f"<span>{escape(k)} <b>{escape(v)}</b></span>" for k, v in facts) + "</p>"
+
+
+def figure(caption: str, svg: str) -> str:
+    """One captioned chart (`svg` is trusted markup from `report.svg`; the caption is escaped)."""
     return f"<figure><figcaption>{escape(caption)}</figcaption>{svg}</figure>"
 
 

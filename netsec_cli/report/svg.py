@@ -1,4 +1,4 @@
-"""Inline SVG charts drawn from numbers: line charts, horizontal bars, a confusion matrix.
+"""Inline SVG charts drawn from numbers: line charts, horizontal bars, grouped share bars, a confusion matrix.
 
 Each function returns one `<svg>` element (no external references, no script) sized by its
 viewBox, so it scales with the page. Text is escaped here.
@@ -204,5 +204,58 @@ def confusion_chart(tn: int, fp: int, fn: int, tp: int) -> str:
             )
             out.append(_text(x + cell_w / 2, y + cell_h / 2 - 2, f"{count:,}", anchor="middle", color=INK, extra=' font-size="18" font-weight="600"'))
             out.append(_text(x + cell_w / 2, y + cell_h / 2 + 18, f"{share:.2%} of actual {name}", anchor="middle", color=INK))
+    out.append("</svg>")
+    return "".join(out)
+
+
+@dataclass
+class BarSeries:
+    """One series of a grouped bar chart: a value per group (shares, 0 to 1)."""
+
+    label: str
+    values: Sequence[float]
+    color: str
+
+
+_SHARE_TOPS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0)
+
+
+def grouped_bars(label: str, groups: Sequence[str], series: Sequence[BarSeries], *, width: int = 440, height: int = 230) -> str:
+    """Vertical bars of shares side by side per group (e.g. a histogram of reference vs current),
+    with a legend, a share axis, group labels (thinned when many) and a hover title per group."""
+    left, right, top, bottom = 44, 10, 28, 62
+    x0, x1, y0, y1 = left, width - right, height - bottom, top
+    high = max((v for s in series for v in s.values), default=0.0)
+    high = next((t for t in _SHARE_TOPS if t >= high), 1.0)
+    fmt = "{:.0%}" if high >= 0.1 else "{:.1%}"
+    out = [_open(label, width, height)]
+    for tick in (0.0, high / 2, high):
+        y = y0 - tick / high * (y0 - y1)
+        out.append(f'<line x1="{x0}" y1="{_num(y)}" x2="{x1}" y2="{_num(y)}" stroke="{GRID}"/>')
+        out.append(_text(x0 - 5, y + 4, fmt.format(tick), anchor="end"))
+    n = max(len(groups), 1)
+    step, bar = (x1 - x0) / n, (x1 - x0) / n * 0.8 / max(len(series), 1)
+    for k, item in enumerate(series):
+        path = "".join(
+            f"M{_num(x0 + i * step + step * 0.1 + k * bar)},{y0}v-{_num(v / high * (y0 - y1))}h{_num(bar)}V{y0}z"
+            for i, v in enumerate(item.values)
+            if v > 0
+        )
+        out.append(f'<path d="{path}" fill="{item.color}"/>')
+    every = math.ceil(n / 8) if n > 13 else 1
+    for i, name in enumerate(groups):
+        x = x0 + i * step
+        shares = " / ".join(f"{s.label} {s.values[i]:.1%}" for s in series)
+        out.append(f'<rect x="{_num(x)}" y="{y1}" width="{_num(step)}" height="{y0 - y1}" fill="transparent"><title>{escape(name)}: {escape(shares)}</title></rect>')
+        if i % every == 0:
+            shown = name if len(name) <= 14 else name[:13] + "…"
+            cx, cy = x + step / 2, y0 + 12
+            out.append(_text(cx, cy, shown, anchor="end", extra=f' transform="rotate(-35 {_num(cx)} {_num(cy)})"'))
+    out.append(f'<line x1="{x0}" y1="{y0}" x2="{x1}" y2="{y0}" stroke="{GREY}"/>')
+    x = float(x0)
+    for item in series:
+        out.append(f'<rect x="{_num(x)}" y="9" width="10" height="10" fill="{item.color}"/>')
+        out.append(_text(x + 14, 18, item.label, color=INK))
+        x += 30 + 6.2 * len(item.label)
     out.append("</svg>")
     return "".join(out)

@@ -35,9 +35,12 @@ log = logging.getLogger(__name__)
 READS: dict[str, tuple[str, ...]] = {
     "validate": ("etl",),
     "transform": ("etl",),
-    "train": ("transform",),
-    "predict": ("train",),
-    "evaluate": ("train",),
+    "train": ("transform", "etl"),
+    "predict": ("models",),
+    "evaluate": ("models",),
+    "serve": ("models",),
+    "models": ("models",),
+    "monitor": ("etl", "models"),
 }
 
 

@@ -1,8 +1,8 @@
 """The model the server scores with, swapped for a newer one without a restart.
 
-`ModelHolder.current()` costs one `stat` of artifacts/train/manifest.json per request. Train
-publishes a new model by swapping its whole folder into place, so a changed manifest (another
-inode, size or mtime) means a new model unit: it is loaded (through `scoring.load_model`, with
+`ModelHolder.current()` costs one `stat` of artifacts/models/manifest.json per request. Train,
+`netsec models promote|rollback` and `netsec monitor` change the registry by swapping its whole
+folder into place, so a changed manifest (another inode, size or mtime) may mean another champion: it is loaded (through `scoring.load_model`, with
 every check the CLI makes) and replaces the old one for the requests that start afterwards. A
 request keeps the `ServedModel` it started with, so one in flight finishes on that model. A new
 model that fails to load leaves the previous one in service (logged once).
@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from netsec_cli import __version__
-from netsec_cli.artifacts import TrainFiles, stage_dir
+from netsec_cli.artifacts import Manifest
+from netsec_cli.artifacts.registry import models_dir, published_models
 from netsec_cli.errors import NetsecError
 from netsec_cli.scoring import Model, load_model
 
@@ -64,7 +65,7 @@ class ModelHolder:
 
     def _manifest_signature(self) -> _Signature | None:
         try:
-            info = TrainFiles(stage_dir(self.config.artifacts_dir, "train")).manifest_file.stat()
+            info = (models_dir(self.config.artifacts_dir) / "manifest.json").stat()
         except OSError:
             return None
         return (info.st_ino, info.st_size, info.st_mtime_ns)
@@ -83,28 +84,25 @@ class ModelHolder:
             served = _load(self.config)
         except NetsecError as exc:
             self._failed, self.problem = signature, str(exc)
-            log.warning("serve: the model in artifacts/train cannot be loaded, %s: %s", "keeping the previous one" if self._served else "none served", exc)
+            log.warning("serve: the model in artifacts/models cannot be loaded, %s: %s", "keeping the previous one" if self._served else "none served", exc)
             return
         self._served, self._signature, self._failed, self.problem = served, signature, None, None
         log.info("serve: model %s loaded (threshold %.4g)", served.version, served.threshold)
 
 
 def _load(config: Config) -> ServedModel:
-    """Load artifacts/train: the model unit and its identity (manifest, tracking record)."""
-    files = TrainFiles(stage_dir(config.artifacts_dir, "train"))
-    manifest = files.manifest()
-    model = load_model(config, needed_by="serve")
-    entry = manifest.entry(files.model_path(model.kind).name)
+    """Load the champion (or `serve.model`) of artifacts/models and its identity (sha256, registration time)."""
+    model = load_model(config, needed_by="serve", version=config.serve.model)
+    models = published_models(config.artifacts_dir)
+    version = model.version or ""
+    manifest = Manifest.read(models.folder)
+    entry = manifest.entry(f"{version}/{models.unit(version).model_path(model.kind).name}") if manifest else None
     sha256 = entry.sha256 if entry is not None else ""
-    tracked: Any = {}
-    if files.tracking.is_file():
-        tracked = files.read_json(files.tracking, "train")
-    version = tracked.get("model_version") if isinstance(tracked, dict) else None
     return ServedModel(
         model=model,
-        version=str(version) if version else f"sha256:{sha256[:12]}",
+        version=version,
         sha256=sha256,
         threshold=model.threshold,
-        trained_at=manifest.created,
+        trained_at=str(models.version_info(version).get("created", "")),
         kind=model.kind,
     )

@@ -83,6 +83,7 @@ class TrainJobs:
                         "threshold": trained.threshold.threshold,
                         "model_version": trained.model_version,
                         "seconds": round(result.duration, 2),
+                        "stages": result.stages,  # "ran" or "skipped" (unchanged since the last run)
                     },
                 )
         except LockBusy as exc:

@@ -48,7 +48,7 @@ class JobResponse(BaseModel):
     status: Literal["running", "succeeded", "failed", "interrupted"]
     started_at: str
     ended_at: str | None = None
-    outcome: dict[str, Any] | None = Field(default=None, description="rows, accuracy, f1, threshold, model_version on success")
+    outcome: dict[str, Any] | None = Field(default=None, description="rows, accuracy, f1, threshold, model_version, seconds and stages (each ran or skipped) on success")
     error: str | None = None
     links: dict[str, str] = Field(default_factory=dict)
 

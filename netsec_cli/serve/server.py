@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("netsec_cli.serve")
 RESULTS_ENV = "NETSEC_SERVE_RESULTS"
+MODEL_ENV = "NETSEC_SERVE_MODEL"  # `netsec serve --model VERSION`, for worker processes
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ def run_server(config: Config, listen: Listen) -> None:
     serve_token(config)  # refuse to start without a usable token (exit 2), before binding
     from netsec_cli.runner.remote_root import pull_for
 
-    pull_for(config, "predict")  # with an s3:// artifacts root: the model to serve, before binding
+    pull_for(config, "serve")  # with an s3:// artifacts root: the model registry, before binding
     results = ResultStore()
     if listen.workers == 1:
         from netsec_cli.serve.app import create_app
@@ -70,6 +71,8 @@ def run_server(config: Config, listen: Listen) -> None:
     if source is not None:
         os.environ[CONFIG_ENV] = str(source)
     os.environ[RESULTS_ENV] = str(results.folder)
+    if config.serve.model is not None:
+        os.environ[MODEL_ENV] = config.serve.model
     os.environ[MULTIPROCESS_ENV] = tempfile.mkdtemp(prefix="netsec-serve-metrics-")
     uvicorn.run(
         "netsec_cli.serve.server:worker_app", factory=True, host=listen.host, port=listen.port,
@@ -85,6 +88,10 @@ def worker_app() -> FastAPI:
     from netsec_cli.serve.results import ResultStore
 
     config = load_config(None)
-    configure_logging(config.resolve(config.logging.config_file), config.logs_dir, config.logging.level)
+    if os.environ.get(MODEL_ENV):
+        config.serve.model = os.environ[MODEL_ENV]
+    configure_logging(
+        config.resolve(config.logging.config_file), config.logs_dir, config.logging.level, config.logging.format
+    )
     folder = os.environ.get(RESULTS_ENV)
     return create_app(config, results=ResultStore(Path(folder) if folder else None))

@@ -14,15 +14,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from netsec_cli.artifacts import EtlFiles, write_text_atomic
 from netsec_cli.compute import open_engine
 from netsec_cli.config import Config
 from netsec_cli.errors import InputError
-from netsec_cli.runner import RunOptions, run_stage
+from netsec_cli.runner import RunOptions, run_stage, unchanged
 from netsec_cli.schema import Schema
 from netsec_cli.stages.etl_chunks import ChunkPlan, Streamed, stream_rows, typed_normal
-from netsec_cli.stages.etl_source import EtlSource, open_source
+from netsec_cli.stages.etl_source import EtlSource, open_source, source_fingerprint
 from netsec_cli.stages.etl_split import split_membership, write_splits
 
 log = logging.getLogger("netsec_cli.stages.etl")
@@ -46,6 +47,7 @@ class EtlResult:
     target: str = ""
     schema_origin: str = ""
     warnings: list[str] = field(default_factory=list)
+    skipped: bool = False  # unchanged inputs: the published folder's recorded result (`runner.unchanged`)
 
 
 def run_etl(
@@ -64,12 +66,19 @@ def run_etl(
     config.data.schema, else the shipped NSL-KDD schema for NSL-KDD-layout files and synthetic
     data, else inferred. `target` / `normal_value` override config.data (and the schema file's).
     Rows are read in chunks of config.predict.chunk_size: memory depends on it, not on the row count.
+    Skipped, returning the published result, when nothing it reads changed (`runner.unchanged`).
     """
     chosen = source or config.data.source
     explicit = _explicit_schema(config, schema_path)
+    origin = source_fingerprint(config, chosen, from_config=source is None)
+    inputs = {"source": origin, "schema": explicit, "target": target, "normal_value": normal_value}
+    recorded = unchanged(config, "etl", options, inputs)
+    if recorded is not None:
+        return _result(recorded.result, recorded.folder, recorded.seconds, skipped=True)
     chunk_size = config.predict.chunk_size
     warnings: list[str] = []
-    with run_stage(config, "etl", options, source=chosen) as run, options.progress.task("etl", total=4) as task:
+    stage = run_stage(config, "etl", options, fingerprint=inputs, source=chosen)
+    with stage as run, options.progress.task("etl", total=4) as task:
         files = EtlFiles(run.folder)
         with (
             open_source(config, chosen, explicit, from_config=source is None, scratch=run.folder, progress=options.progress) as opened,
@@ -88,20 +97,24 @@ def run_etl(
         task.advance()
         rows, test_rows, intrusions = len(is_test), int(is_test.sum()), int(streamed.intrusion.sum())
         run.summary.update(rows=rows, train=rows - test_rows, test=test_rows, intrusions=intrusions)
-    published = EtlFiles(run.published or files.folder)
-    return EtlResult(
-        source=chosen if chosen in ("synthetic", "mongo") else opened.name,
-        rows=rows,
-        train_rows=rows - test_rows,
-        test_rows=test_rows,
-        intrusion_share=round(intrusions / rows, 6),
-        columns=len(schema.columns),
-        outputs=published.outputs(),
-        duration_s=run.elapsed(),
-        target=schema.target,
-        schema_origin=opened.origin,
-        warnings=warnings,
-    )
+        facts: dict[str, Any] = {
+            "source": chosen if chosen in ("synthetic", "mongo") else opened.name,
+            "rows": rows,
+            "train_rows": rows - test_rows,
+            "test_rows": test_rows,
+            "intrusion_share": round(intrusions / rows, 6),
+            "columns": len(schema.columns),
+            "target": schema.target,
+            "schema_origin": opened.origin,
+            "warnings": warnings,
+        }
+        run.record = facts
+    return _result(facts, run.published or files.folder, run.elapsed())
+
+
+def _result(facts: dict[str, Any], folder: Path, seconds: float, *, skipped: bool = False) -> EtlResult:
+    """The result from what the stage recorded (`run.record`, or fingerprint.json when skipped)."""
+    return EtlResult(**facts, outputs=EtlFiles(folder).outputs(), duration_s=seconds, skipped=skipped)
 
 
 def _explicit_schema(config: Config, schema_path: Path | None) -> Schema | None:

@@ -63,6 +63,26 @@ def open_source(
         yield _file(config, path, explicit)
 
 
+def source_fingerprint(config: Config, source: str, *, from_config: bool) -> dict[str, Any]:
+    """What etl's fingerprint records of a source: synthetic (its rows and seed are in `data`),
+    the collection and its statistics, or the resolved file and its content's sha256."""
+    if source == "synthetic":
+        return {"kind": "synthetic"}
+    if source == "mongo":
+        from netsec_cli.sources.mongo_stats import collection_stats
+
+        settings = config.mongo.model_dump(mode="json", include={"database", "collection", "query", "projection"})
+        return {"kind": "mongo", **settings, **collection_stats(config)}
+    from netsec_cli.artifacts import sha256_file
+
+    path = config.resolve(source) if from_config else Path(source).expanduser().resolve()
+    try:
+        digest = sha256_file(path) if path.is_file() else None
+    except OSError:  # unreadable: etl itself reports it
+        digest = None
+    return {"kind": "file", "path": str(path), "sha256": digest}
+
+
 def _synthetic(config: Config, explicit: Schema | None) -> EtlSource:
     from netsec_cli.sources.synthetic import synthetic_chunks
 

@@ -65,6 +65,7 @@ class EvaluateResult:
     categories: list[AttackRow] = field(default_factory=list)
     report: Path | None = None
     duration: float = 0.0
+    model_version: str | None = None  # the registry version that scored
 
 
 @dataclass
@@ -85,6 +86,7 @@ def run_evaluate(
     target: str | None = None,
     normal_value: str | None = None,
     threshold: float | None = None,
+    model_version: str | None = None,
     options: RunOptions = RunOptions(),
 ) -> EvaluateResult:
     """Score every labelled row of `input_path`, measure detection, and write `report` if given.
@@ -94,7 +96,7 @@ def run_evaluate(
         check_report_path(Path(report))
         check_output_path(Path(report), option="--report", input_file=input_path, artifacts=config.artifacts_dir, hint="write elsewhere")
     with run_stage(config, "evaluate", options, publishes=False, input=input_path) as run:
-        model = load_model(config, threshold, needed_by="evaluate")
+        model = load_model(config, threshold, needed_by="evaluate", version=model_version)
         schema = labelled_schema(model.schema, target or model.schema.target)
         normal = normal_text(normal_value if normal_value is not None else model.schema.normal_value)
         source = open_labelled(Path(input_path), schema, config.predict.chunk_size, max_field_bytes=config.input.max_field_bytes)
@@ -128,6 +130,7 @@ def run_evaluate(
         categories=breakdown.categories if breakdown else [],
         report=Path(report) if report is not None else None,
         duration=run.elapsed(),
+        model_version=model.version,
     )
 
 

@@ -96,6 +96,7 @@ class PredictResult:
     threshold: float
     top: list[SuspiciousRow] = field(default_factory=list)
     duration: float = 0.0
+    model_version: str | None = None  # the registry version that scored
 
 
 def output_format(path: Path) -> str:
@@ -219,12 +220,14 @@ def run_predict(
     output: Path | None = None,
     threshold: float | None = None,
     explain: bool = False,
+    model_version: str | None = None,
     options: RunOptions = RunOptions(),
 ) -> PredictResult:
     """Score every row of `input_path` and write the predictions file.
 
     `threshold` overrides the model's operating threshold for this run; `explain` adds the
-    `top_features` column (filled for flagged rows).
+    `top_features` column (filled for flagged rows); `model_version` scores with that registered
+    version instead of the champion (`--model`).
     Without `output` the predictions are published as artifacts/predict (and mirrored with
     `options.sync`); with `output` they go only there, so `options.sync` is refused up front.
     """
@@ -241,7 +244,7 @@ def run_predict(
     kind = output_format(output) if output is not None else "csv"
     final = output if output is not None else PredictFiles(stage_dir(config.artifacts_dir, "predict")).predictions
     with run_stage(config, "predict", options, publishes=output is None, input=input_path, output=final) as run:
-        model = load_model(config, threshold)
+        model = load_model(config, threshold, version=model_version)
         source: PredictInput = open_input(Path(input_path), model.schema, config.predict.chunk_size, max_field_bytes=config.input.max_field_bytes)
         rows = intrusions = 0
         heap: list[_Entry] = []
@@ -276,4 +279,5 @@ def run_predict(
         threshold=model.threshold,
         top=top,
         duration=run.elapsed(),
+        model_version=model.version,
     )

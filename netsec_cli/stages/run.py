@@ -3,12 +3,14 @@
 The one module that composes stages. The artifacts lock is held for the whole run (each stage
 takes it again, re-entrantly), so a second `netsec run` or stage command cannot interleave with
 it; with `options.sync` each stage mirrors its folder as soon as it is published. A failed validation raises
-ValidationFailed (exit 3) after the report is written, and nothing after it runs.
+ValidationFailed (exit 3) after the report is written, and nothing after it runs. A stage whose
+inputs did not change is skipped (`runner.unchanged`; `options.force` runs every stage) and gives
+its published result: a skipped validation that failed stops the run the same way.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from netsec_cli.compute import open_engine
@@ -30,6 +32,7 @@ class RunResult:
     transform: TransformResult
     train: TrainResult
     duration: float
+    stages: dict[str, str] = field(default_factory=dict)  # each stage: "ran", or "skipped" (unchanged)
 
 
 def run_pipeline(
@@ -59,5 +62,8 @@ def run_pipeline(
             raise error
         transformed = run_transform(config, options=options)
         trained = run_train(config, options=options)
-        run.summary.update(rows=etl.rows, accuracy=trained.metrics["accuracy"], run_id=trained.run_id)
-    return RunResult(etl=etl, validate=checked, transform=transformed, train=trained, duration=run.elapsed())
+        results = {"etl": etl, "validate": checked, "transform": transformed, "train": trained}
+        stages = {name: "skipped" if result.skipped else "ran" for name, result in results.items()}
+        skipped = [name for name, status in stages.items() if status == "skipped"]
+        run.summary.update(rows=etl.rows, accuracy=trained.metrics["accuracy"], run_id=trained.run_id, skipped=",".join(skipped) or "none")
+    return RunResult(etl=etl, validate=checked, transform=transformed, train=trained, duration=run.elapsed(), stages=stages)

@@ -80,7 +80,8 @@ from netsec_cli.models import (
 )
 from netsec_cli.models.rows import score_in_chunks
 from netsec_cli.report import ReportData, named_importance, write_report
-from netsec_cli.runner import RunOptions, run_stage
+from netsec_cli.runner import RunOptions, run_stage, unchanged
+from netsec_cli.stages.registry import register as register_version
 from netsec_cli.stages.train_data import cv_rows, fit_final, training_data
 
 if TYPE_CHECKING:
@@ -114,16 +115,31 @@ class TrainResult:
     engine: str = "local"  # where the final model was fitted: "local" or "dask"
     external_memory: bool = False  # fitted from chunks of the memory-mapped training split
     threshold_sample_rows: int | None = None  # the CV sample's rows, when the training split is larger
+    registry_version: str | None = None  # the model's version in artifacts/models
+    champion: str | None = None  # the registry's champion afterwards
+    skipped: bool = False  # unchanged inputs: the published folder's recorded result (`runner.unchanged`)
 
 
-def run_train(config: Config, *, tune: TuneRequest | None = None, options: RunOptions = RunOptions()) -> TrainResult:
+def run_train(
+    config: Config,
+    *,
+    tune: TuneRequest | None = None,
+    promote: bool = True,
+    register: bool = True,
+    options: RunOptions = RunOptions(),
+) -> TrainResult:
     """Tune (when `tune` or `model.optimization.algorithm` asks), choose the threshold, fit, evaluate,
     log the run to MLflow (if enabled) and publish artifacts/train.
 
-    A tracking failure is raised (exit 4) only after the new model is published."""
+    A tracking failure is raised (exit 4) only after the new model is published. Skipped, returning
+    the published result, when nothing it reads changed (`runner.unchanged`; never with `resume`)."""
+    recorded = None if tune is not None and tune.resume else unchanged(config, "train", options, {"tune": tune})
+    if recorded is not None:
+        return TrainResult(**_recorded(recorded.result), model_path=_model_path(config), duration=recorded.seconds, skipped=True)
     tracked, tracking_error = None, None
     plan = tuning_plan(config.model.optimization, tune)
-    stage = run_stage(config, "train", options, type=config.model.type, hyperparameters=config.model.parameters)
+    inputs = {"type": config.model.type, "hyperparameters": config.model.parameters}
+    stage = run_stage(config, "train", options, fingerprint={"tune": tune}, **inputs)
     with stage as run, _tracker(config) as mlflow_run, contextlib.ExitStack() as later:
         transform = open_stage(config.artifacts_dir, "transform", "train")
         data = training_data(config, transform)
@@ -151,6 +167,7 @@ def run_train(config: Config, *, tune: TuneRequest | None = None, options: RunOp
             write_text_atomic(files.best_params, _yaml(tuning.best_params))
         write_json_atomic(files.metrics, metrics)
         write_report(files.report, _report(config, transform, y_test, probability, metrics, fitted))
+        data_sha256 = _write_reference(config, transform, files)
         if mlflow_run is not None:
             facts = {"train.engine": engine, "train.external_memory": data.external, "threshold_sample_rows": data.sample_rows}
             tracked, tracking_error = _track(config, mlflow_run, files, metrics, fitted, choice, params, tuning, facts)
@@ -161,24 +178,44 @@ def run_train(config: Config, *, tune: TuneRequest | None = None, options: RunOp
         )
         if tuning.tuned:
             run.summary.update(trials=tuning.trials, **{f"cv_{tuning.metric}": tuning.best_score})
+        reported: dict[str, Any] = {
+            "metrics": metrics, "threshold": choice, "run_id": tracked.run_id if tracked else None,
+            "model_version": tracked.model_version if tracked else None, "best_iteration": fitted.detector.best_iteration,
+            "train_rows": fitted.fit_rows, "validation_rows": fitted.validation_rows, "test_rows": int(len(y_test)),
+            "tuning": tuning, "engine": engine, "external_memory": data.external, "threshold_sample_rows": data.sample_rows,
+        }
+        run.record = reported
+    published = TrainFiles(stage_dir(config.artifacts_dir, "train"))
+    change = register_version(config, published, source="train", promote=promote, data_sha256=data_sha256, options=options) if register else None
     if tracking_error is not None:
         raise tracking_error
     return TrainResult(
-        metrics=metrics,
-        threshold=choice,
-        model_path=TrainFiles(stage_dir(config.artifacts_dir, "train")).model_path(config.model.type),
-        run_id=tracked.run_id if tracked else None,
-        model_version=tracked.model_version if tracked else None,
-        best_iteration=fitted.detector.best_iteration,
-        train_rows=fitted.fit_rows,
-        validation_rows=fitted.validation_rows,
-        test_rows=int(len(y_test)),
-        duration=run.elapsed(),
-        tuning=tuning,
-        engine=engine,
-        external_memory=data.external,
-        threshold_sample_rows=data.sample_rows,
+        **reported, model_path=_model_path(config), duration=run.elapsed(), registry_version=change.version if change else None,
+        champion=change.champion if change else None,
     )
+
+
+def _model_path(config: Config) -> Path:
+    """Where artifacts/train holds the model of `model.type`."""
+    return TrainFiles(stage_dir(config.artifacts_dir, "train")).model_path(config.model.type)
+
+
+def _recorded(facts: dict[str, Any]) -> dict[str, Any]:
+    """The result fields train recorded in fingerprint.json, with their dataclasses rebuilt."""
+    return {**facts, "threshold": ThresholdChoice(**facts["threshold"]), "tuning": TuningSummary(**facts["tuning"])}
+
+
+def _write_reference(config: Config, transform: TransformFiles, files: TrainFiles) -> str | None:
+    """The drift reference of artifacts/etl's training split (the rows transform fitted on) into
+    `files`; returns that split's sha256 (the model's data identity)."""
+    from netsec_cli.compute import open_engine
+    from netsec_cli.stages.drift_reference import write_reference
+
+    etl = open_stage(config.artifacts_dir, "etl", "train")
+    with open_engine(config) as engine:
+        write_reference(config, transform.load_schema(), etl.train, files, engine)
+    entry = etl.manifest().entry(etl.train.name)
+    return entry.sha256 if entry is not None else None
 
 
 def _refuse_chance(config: Config, fitted: FitResult) -> None:

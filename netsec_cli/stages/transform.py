@@ -41,7 +41,7 @@ from netsec_cli.preprocessing import (
     fit_preprocessor,
     save_preprocessor,
 )
-from netsec_cli.runner import RunOptions, run_stage
+from netsec_cli.runner import RunOptions, run_stage, unchanged
 from netsec_cli.schema import Schema
 from netsec_cli.sources.tabular import (
     FeatureChunk,
@@ -72,6 +72,7 @@ class TransformResult:
     intrusion_share_train: float
     output_dir: Path
     duration: float
+    skipped: bool = False  # unchanged inputs: the published folder's recorded result (`runner.unchanged`)
 
 
 def binary_target(schema: Schema, frame: pd.DataFrame) -> np.ndarray:
@@ -252,12 +253,17 @@ def chunk_rows(chunk: FeatureChunk, preprocessor: ColumnTransformer, fast: FastT
 
 
 def run_transform(config: Config, *, options: RunOptions = RunOptions()) -> TransformResult:
-    """Fit the preprocessor on artifacts/etl/train.parquet and publish artifacts/transform."""
+    """Fit the preprocessor on artifacts/etl/train.parquet and publish artifacts/transform.
+
+    Skipped, returning the published result, when nothing it reads changed (`runner.unchanged`)."""
     import numpy as np
 
+    recorded = unchanged(config, "transform", options)
+    if recorded is not None:
+        return TransformResult(**recorded.result, output_dir=recorded.folder, duration=recorded.seconds, skipped=True)
     settings = config.transform
     inputs = {"scaler": settings.scaler, "smote": settings.smote, "fit_max_rows": settings.fit_max_rows}
-    with run_stage(config, "transform", options, **inputs) as run, open_engine(config) as engine:
+    with run_stage(config, "transform", options, fingerprint={}, **inputs) as run, open_engine(config) as engine:
         etl = open_stage(config.artifacts_dir, "etl", "transform")
         schema = etl.load_schema()
         train_rows, test_rows = parquet_rows(etl.train), parquet_rows(etl.test)
@@ -293,12 +299,12 @@ def run_transform(config: Config, *, options: RunOptions = RunOptions()) -> Tran
         info = {**counts, "smote_added": added, "fit_rows": min(train_rows, settings.fit_max_rows)}
         write_json_atomic(files.info, {**info, "options": settings.model_dump(mode="json")})
         run.summary.update(**counts, features=len(names))
-    return TransformResult(
-        **counts,
-        input_features=len(schema.features),
-        output_features=len(names),
-        smote_added=added,
-        intrusion_share_train=round(intrusions / counts["train_rows"], 4),
-        output_dir=stage_dir(config.artifacts_dir, "transform"),
-        duration=run.elapsed(),
-    )
+        facts: dict[str, Any] = {
+            **counts,
+            "input_features": len(schema.features),
+            "output_features": len(names),
+            "smote_added": added,
+            "intrusion_share_train": round(intrusions / counts["train_rows"], 4),
+        }
+        run.record = facts
+    return TransformResult(**facts, output_dir=stage_dir(config.artifacts_dir, "transform"), duration=run.elapsed())

@@ -19,7 +19,8 @@ Each split is read once in batches of `predict.chunk_size` rows (`split_stats.sc
 nulls and category counts cover every row; KS runs on a seeded sample of at most
 `validation.sample_rows` rows per split (the whole split when it is smaller, so small data gives
 exactly the whole-column figures); the report's `sampling` block says which.
-`artifacts/validate/report.json` is written whether validation passes or fails.
+`artifacts/validate/report.json` is written whether validation passes or fails, with `report.html`
+beside it: the drift page (`report.DriftPage`: the train split as reference, the test split as current).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from netsec_cli.artifacts import ValidateFiles, open_stage, stage_dir, write_jso
 from netsec_cli.compute import Engine, open_engine
 from netsec_cli.config import Config
 from netsec_cli.errors import InputError, NetsecError, ValidationFailed
-from netsec_cli.runner import RunOptions, run_stage
+from netsec_cli.runner import RunOptions, run_stage, unchanged
 from netsec_cli.schema import Schema
 
 if TYPE_CHECKING:
@@ -64,6 +65,8 @@ class ValidateResult:
     test_rows: int = 0
     drift: list[dict[str, Any]] = field(default_factory=list)
     sampling: dict[str, Any] = field(default_factory=dict)
+    report_html: Path | None = None
+    skipped: bool = False  # unchanged inputs: the published folder's recorded result (`runner.unchanged`)
 
 
 def _issue(column: str, check: str, detail: str) -> Issue:
@@ -71,11 +74,17 @@ def _issue(column: str, check: str, detail: str) -> Issue:
 
 
 def run_validate(config: Config, *, options: RunOptions = RunOptions()) -> ValidateResult:
-    """Check artifacts/etl's train and test splits; write artifacts/validate/report.json; never raise on failure."""
+    """Check artifacts/etl's train and test splits; write artifacts/validate/report.json; never raise on failure.
+
+    Skipped, returning the published result, when nothing it reads changed (`runner.unchanged`)."""
     from netsec_cli.drift import drift_tests
 
+    recorded = unchanged(config, "validate", options)
+    if recorded is not None:
+        files = ValidateFiles(recorded.folder)
+        return ValidateResult(**{**recorded.result, "report_path": files.report, "report_html": files.page, "skipped": True})
     alpha = config.agents.drift_detection_agent.threshold
-    with run_stage(config, "validate", options) as run, options.progress.task("validate", total=3) as task:
+    with run_stage(config, "validate", options, fingerprint={}) as run, options.progress.task("validate", total=3) as task:
         etl = open_stage(config.artifacts_dir, "etl", "validate")
         schema = etl.load_schema()
         with open_engine(config) as engine:
@@ -108,6 +117,7 @@ def run_validate(config: Config, *, options: RunOptions = RunOptions()) -> Valid
             failures=failures,
             warnings=warnings,
             report_path=ValidateFiles(stage_dir(config.artifacts_dir, "validate")).report,
+            report_html=ValidateFiles(stage_dir(config.artifacts_dir, "validate")).page,
             retrain_recommended=share >= config.agents.retraining_agent.trigger_drift_threshold,
             columns_tested=len(results),
             train_rows=train.rows,
@@ -123,8 +133,10 @@ def run_validate(config: Config, *, options: RunOptions = RunOptions()) -> Valid
             },
         )
         write_json_atomic(ValidateFiles(run.folder).report, _report(config, result))
+        _write_page(ValidateFiles(run.folder).page, config, result, results, (train, test))
         task.advance()
         run.summary.update(passed=passed, failures=len(failures), warnings=len(warnings), drift_share=result.drift_share)
+        run.record = asdict(result)
     return result
 
 
@@ -265,6 +277,36 @@ def _report(config: Config, result: ValidateResult) -> dict[str, Any]:
             "retrain_trigger": config.agents.retraining_agent.trigger_drift_threshold,
         },
     }
+
+
+def _write_page(
+    path: Path, config: Config, result: ValidateResult, results: list[ColumnDrift], splits: tuple[SplitStats, SplitStats]
+) -> None:
+    """The drift page: train (reference) against test (current), a histogram per drifted column."""
+    from netsec_cli.report import DriftPage, categorical_histogram, numeric_histogram, write_drift_page
+
+    train, test = splits
+    histograms = [
+        numeric_histogram(r.column, train.sample[r.column], test.sample[r.column])
+        if r.kind == "numerical"
+        else categorical_histogram(r.column, train.string_counts(r.column), test.string_counts(r.column))
+        for r in results
+        if r.drifted
+    ]
+    page = DriftPage(
+        title="netsec validate: drift report",
+        facts=[
+            ("reference", f"train split of artifacts/etl ({result.train_rows:,} rows)"),
+            ("current", f"test split of artifacts/etl ({result.test_rows:,} rows)"),
+            ("drift when adjusted p <", f"{config.agents.drift_detection_agent.threshold:g}"),
+        ],
+        drift_share=result.drift_share,
+        trigger=config.agents.retraining_agent.trigger_drift_threshold,
+        decision="retraining recommended (drifted share ≥ trigger)" if result.retrain_recommended else "no action",
+        rows=result.drift,
+        histograms=histograms,
+    )
+    write_drift_page(path, page)
 
 
 def validation_error(result: ValidateResult) -> ValidationFailed:
