@@ -246,16 +246,8 @@ class TrainFiles(StageFiles):
 
 
 @dataclass(frozen=True)
-class MonitorFiles(StageFiles):
-    """artifacts/monitor: the last `netsec monitor`'s decision and drift report."""
-
-    @property
-    def report(self) -> Path:
-        return self.folder / "report.json"
-
-    @property
-    def page(self) -> Path:
-        return self.folder / "report.html"
+class MonitorFiles(ValidateFiles):
+    """artifacts/monitor: the last `netsec monitor`'s decision (report.json) and drift page (report.html)."""
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from netsec_cli.artifacts import TrainFiles, write_json_atomic
-from netsec_cli.errors import InputError
+from netsec_cli.errors import InputError, NetsecError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -37,21 +37,24 @@ class Reference:
     sample: dict[str, np.ndarray]
 
 
-def scan_split(config: Config, schema: Schema, path: Path, rows: int, seed: tuple[int, int], engine: Engine) -> SplitStats:
-    """One pass over a Parquet split: value counts of the categorical columns, a seeded numeric sample."""
+def scan_split(
+    config: Config, schema: Schema, path: Path, rows: int, seed: tuple[int, int], engine: Engine, *, target: bool = False
+) -> SplitStats:
+    """One pass over a Parquet split: value counts of the categorical columns (and the target with
+    `target`), a seeded sample of `rows` rows of the numeric ones; InputError naming `netsec etl`."""
     from netsec_cli.split_stats import scan_parquet
 
     try:
         return scan_parquet(
             path,
-            counted=list(schema.categorical),
+            counted=[*schema.categorical, *([schema.target] if target else [])],
             numeric=list(schema.numerical),
             sample_rows=rows,
             seed=seed,
             batch_size=config.predict.chunk_size,
             mapper=engine,
         )
-    except InputError:
+    except NetsecError:
         raise
     except Exception as exc:  # pyarrow raises several unrelated types for a damaged file
         raise InputError(f"cannot read {path}: {exc}", hint="re-run `netsec etl`") from None
@@ -86,7 +89,7 @@ def load_reference(files: TrainFiles) -> Reference:
         raise InputError(f"the model in {files.folder} has no drift reference", hint="train it again (`netsec train`)")
     raw: Any = files.read_json(files.reference, "train")
     counts = {c: pd.Series(v, dtype="int64").rename_axis(c) for c, v in dict(raw.get("categorical", {})).items()}
-    for column, series in counts.items():
+    for series in counts.values():
         series.index = series.index.astype("string")
     frame = pd.read_parquet(files.reference_sample)
     sample = {c: frame[c].to_numpy(dtype=np.float64) for c in frame.columns}

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from netsec_cli.artifacts import ValidateFiles, open_stage, stage_dir, write_json_atomic
 from netsec_cli.compute import Engine, open_engine
 from netsec_cli.config import Config
-from netsec_cli.errors import InputError, NetsecError, ValidationFailed
+from netsec_cli.errors import ValidationFailed
 from netsec_cli.runner import RunOptions, run_stage, unchanged
 from netsec_cli.schema import Schema
 
@@ -142,22 +142,9 @@ def run_validate(config: Config, *, options: RunOptions = RunOptions()) -> Valid
 
 def _scan(config: Config, schema: Schema, path: Path, index: int, engine: Engine) -> SplitStats:
     """One pass over a split, its counts on `engine`; its sample is seeded by (`split.seed`, 0 for train / 1 for test)."""
-    from netsec_cli.split_stats import scan_parquet
+    from netsec_cli.stages.drift_reference import scan_split
 
-    try:
-        return scan_parquet(
-            path,
-            counted=[*schema.categorical, schema.target],
-            numeric=schema.numerical,
-            sample_rows=config.validation.sample_rows,
-            seed=(config.split.seed, index),
-            batch_size=config.predict.chunk_size,
-            mapper=engine,
-        )
-    except NetsecError:
-        raise
-    except Exception as exc:  # pyarrow raises several unrelated types for a damaged file
-        raise InputError(f"cannot read {path}: {exc}", hint="re-run `netsec etl`") from None
+    return scan_split(config, schema, path, config.validation.sample_rows, (config.split.seed, index), engine, target=True)
 
 
 def _schema_checks(
@@ -283,7 +270,12 @@ def _write_page(
     path: Path, config: Config, result: ValidateResult, results: list[ColumnDrift], splits: tuple[SplitStats, SplitStats]
 ) -> None:
     """The drift page: train (reference) against test (current), a histogram per drifted column."""
-    from netsec_cli.report import DriftPage, categorical_histogram, numeric_histogram, write_drift_page
+    from netsec_cli.report import (
+        DriftPage,
+        categorical_histogram,
+        numeric_histogram,
+        write_drift_page,
+    )
 
     train, test = splits
     histograms = [
