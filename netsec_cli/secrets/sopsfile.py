@@ -24,7 +24,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from netsec_cli.redaction import register_secret
-from netsec_cli.secrets import sops_text, tree
+from netsec_cli.secrets import shamir, sops_text, tree
 from netsec_cli.secrets.tree import Format, FormatError, Pairs, Timestamp
 
 SOPS_VERSION = "3.8.1"
@@ -50,6 +50,10 @@ class IntegrityError(ValueError):
     """A value, the MAC or lastmodified does not authenticate (message names the path, never a value)."""
 
 
+class NoKey(Exception):
+    """No identity opens enough of the wrapped data key (raised by an Unwrap, or for key groups)."""
+
+
 class Comment(str):
     """A decrypted `type:comment` value. sops keeps comments out of the MAC by their type, so a
     value relabelled `type:str` -> `type:comment` drops out of the MAC and fails it (section 6.1)."""
@@ -65,7 +69,8 @@ class AgeEntry:
 
 @dataclass(frozen=True)
 class Metadata:
-    """The `sops` block of an encrypted file."""
+    """The `sops` block of an encrypted file. `age` lists every entry; `groups` the key groups
+    (one group for a file without `key_groups`), of which `shamir_threshold` are needed."""
 
     age: tuple[AgeEntry, ...]
     lastmodified: str
@@ -74,6 +79,8 @@ class Metadata:
     mac_only_encrypted: bool
     version: str
     other_key_types: tuple[str, ...]
+    groups: tuple[tuple[AgeEntry, ...], ...] = ()
+    shamir_threshold: int = 1
 
 
 Wrap = Callable[[bytes, str], str]
@@ -247,33 +254,52 @@ def split_metadata(documents: Sequence[Pairs]) -> tuple[Metadata, list[Pairs]]:
     if len(blocks) > 1 or not isinstance(blocks[0], Pairs):
         raise FormatError("the sops metadata block is malformed")
     meta = _lower_keys(blocks[0])
-    if meta.get("key_groups"):
-        raise FormatError("key groups (Shamir) are not supported by the built-in backend")
     if any(meta.get(k) for k in COMMENT_RULE_KEYS):
         raise FormatError("comment-regex rules are not supported by the built-in backend")
     rules = [(k, meta[k]) for k in RULE_KEYS if meta.get(k) not in (None, "")]
     if len(rules) > 1:
         raise FormatError("the sops metadata sets more than one encryption rule")
-    age = []
-    for entry in meta.get("age") or []:
-        fields = _lower_keys(entry) if isinstance(entry, Pairs) else {}
-        if not isinstance(fields.get("enc"), str):
-            raise FormatError("an age entry in the sops metadata has no 'enc'")
-        age.append(AgeEntry(str(fields.get("recipient") or ""), fields["enc"]))
+    groups, threshold = _key_groups(meta)
     lastmodified = meta.get("lastmodified")
     if isinstance(lastmodified, Timestamp):
         lastmodified = lastmodified.text
     metadata = Metadata(
-        age=tuple(age),
+        age=tuple(entry for group in groups for entry in group),
         lastmodified=str(lastmodified or ""),
         mac=str(meta.get("mac") or ""),
         rule=rules[0] if rules else ("unencrypted_suffix", DEFAULT_SUFFIX),
         mac_only_encrypted=meta.get("mac_only_encrypted") is True,
         version=str(meta.get("version") or ""),
         other_key_types=tuple(k for k in OTHER_KEY_TYPES if meta.get(k)),
+        groups=groups,
+        shamir_threshold=threshold,
     )
     stripped = [Pairs((k, v) for k, v in doc if k != "sops") for doc in documents]
     return metadata, stripped
+
+
+def _age_entries(entries: Any) -> tuple[AgeEntry, ...]:
+    found = []
+    for entry in entries or []:
+        fields = _lower_keys(entry) if isinstance(entry, Pairs) else {}
+        if not isinstance(fields.get("enc"), str):
+            raise FormatError("an age entry in the sops metadata has no 'enc'")
+        found.append(AgeEntry(str(fields.get("recipient") or ""), fields["enc"]))
+    return tuple(found)
+
+
+def _key_groups(meta: dict[str, Any]) -> tuple[tuple[tuple[AgeEntry, ...], ...], int]:
+    """The key groups and the Shamir threshold (sops: 0 or absent means every group)."""
+    raw = meta.get("key_groups")
+    if not raw:
+        return (_age_entries(meta.get("age")),), 1
+    if not isinstance(raw, list) or not all(isinstance(group, Pairs) for group in raw):
+        raise FormatError("the sops metadata key_groups is malformed")
+    groups = tuple(_age_entries(_lower_keys(group).get("age")) for group in raw)
+    threshold = meta.get("shamir_threshold") or len(groups)
+    if not isinstance(threshold, int) or isinstance(threshold, bool) or not 1 <= threshold <= len(groups):
+        raise FormatError(f"the sops metadata shamir_threshold {threshold!r} does not fit {len(groups)} key groups")
+    return groups, threshold
 
 
 def read_metadata(data: bytes, fmt: Format) -> Metadata:
@@ -326,7 +352,27 @@ def decrypt(data: bytes, fmt: Format, unwrap: Unwrap) -> tuple[list[Pairs], Meta
     if not metadata.age:
         others = ", ".join(metadata.other_key_types) or "none"
         raise FormatError(f"the file has no age recipients (key types present: {others}); only age is supported")
-    data_key = unwrap(metadata.age)
+    data_key = open_data_key(metadata, unwrap)
     if len(data_key) != 32:
         raise IntegrityError("the unwrapped data key is not 32 bytes")
     return decrypt_documents(documents, metadata, data_key), metadata
+
+
+def open_data_key(metadata: Metadata, unwrap: Unwrap) -> bytes:
+    """The data key: unwrapped whole (one group), or combined from `shamir_threshold` groups' shares."""
+    if len(metadata.groups) == 1:
+        return unwrap(metadata.groups[0])
+    shares: list[bytes] = []
+    for group in metadata.groups:
+        if len(shares) == metadata.shamir_threshold:
+            break
+        try:
+            shares.append(unwrap(group))
+        except NoKey:
+            continue
+    if len(shares) < metadata.shamir_threshold:
+        raise NoKey(f"{len(shares)} of the {metadata.shamir_threshold} key groups needed could be opened")
+    try:
+        return shamir.combine(shares)
+    except shamir.ShareError as exc:
+        raise IntegrityError(f"the key group shares do not combine: {exc}") from None

@@ -42,13 +42,9 @@ def serve_token(config: Config) -> str | None:
 
 
 def _encrypted_token(config: Config) -> str | None:
-    path = config.resolve(config.secrets.credentials_file)
-    if not path.is_file():
-        return None
-    from netsec_cli.secrets.credentials import decrypt_values
+    from netsec_cli.secrets.runtime import stored_values
 
-    value = decrypt_values(config, path).get(TOKEN_NAME)
-    return value if isinstance(value, str) and value else None
+    return stored_values(config, (TOKEN_NAME,)).get(TOKEN_NAME)
 
 
 def bearer_token(authorization: str | None) -> str | None:

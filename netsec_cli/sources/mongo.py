@@ -1,7 +1,8 @@
 """MongoDB / Atlas as the flow store: connection, retries, and streaming a collection to Parquet.
 
-The connection string comes from the environment variable named by `mongo.uri_env` (default
-`MONGODB_URI`, also read from `.env`), never from config.yaml; its password is registered as a
+The connection string is the one stored in the encrypted credentials file under the name
+`mongo.uri_env` (default `MONGODB_URI`; the stage passes it in), else that environment variable
+(also read from `.env`), never config.yaml; its password is registered as a
 secret so no log line or error shows it, and messages name only the host part. `mongodb+srv://`
 and `tls=true` URIs get certifi's CA bundle. Transient failures (server selection, reconnects,
 network timeouts) are retried with exponential backoff, then reported as one `ServiceError`.
@@ -77,10 +78,10 @@ def parse_uri(uri: str, variable: str = "MONGODB_URI") -> MongoUri:
     return MongoUri(uri=uri, host=hosts or "(no host)", tls=tls)
 
 
-def mongo_uri(config: Config) -> MongoUri:
-    """The configured connection string from the environment (or `.env`); missing is an InputError."""
+def mongo_uri(config: Config, stored: str | None = None) -> MongoUri:
+    """`stored` (from the encrypted file), else the environment (or `.env`); missing is an InputError."""
     variable = config.mongo.uri_env
-    uri = os.environ.get(variable, "").strip()
+    uri = (stored or os.environ.get(variable, "")).strip()
     if not uri:
         raise InputError(
             f"{variable} is not set",
@@ -125,12 +126,13 @@ class Connection:
 
 
 @contextlib.contextmanager
-def open_collection(config: Config) -> Iterator[Connection]:
-    """Connect (lazily: no network until the first operation) and close the client afterwards."""
+def open_collection(config: Config, uri: str | None = None) -> Iterator[Connection]:
+    """Connect (lazily: no network until the first operation) and close the client afterwards;
+    `uri` is the stored connection string, if any (see `mongo_uri`)."""
     from pymongo import MongoClient
     from pymongo.errors import ConfigurationError, InvalidURI
 
-    target = mongo_uri(config)
+    target = mongo_uri(config, uri)
     variable = config.mongo.uri_env
     check_tls_files(target, variable)
     try:
@@ -246,7 +248,9 @@ def prefetched(batches: Iterator[T], depth: int = 2) -> Iterator[T]:
         worker.join()
 
 
-def read_collection(config: Config, dest: Path, schema: Schema | None, progress: Progress = NO_PROGRESS) -> int:
+def read_collection(
+    config: Config, dest: Path, schema: Schema | None, progress: Progress = NO_PROGRESS, uri: str | None = None
+) -> int:
     """Stream the configured collection into Parquet at `dest`; returns the number of rows written.
 
     Columns and dtypes come from `schema`, or are inferred from the first batch. Values that do not
@@ -255,7 +259,7 @@ def read_collection(config: Config, dest: Path, schema: Schema | None, progress:
     first (cheapest, and already right for a collection filled once), and only if their `_row`s go
     backwards is the read restarted sorted by (`_row`, `_id`). `dest` appears only when complete.
     """
-    with open_collection(config) as conn:
+    with open_collection(config, uri) as conn:
 
         def attempt() -> int:
             try:

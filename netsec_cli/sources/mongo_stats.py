@@ -10,11 +10,12 @@ if TYPE_CHECKING:
     from netsec_cli.config import Config
 
 
-def collection_stats(config: Config) -> dict[str, Any]:
+def collection_stats(config: Config, uri: str | None = None) -> dict[str, Any]:
     """The server, and the count and largest `_id` of the documents `mongo.query` selects.
 
-    An insert or a delete changes them; a document updated in place does not (`--force` then)."""
-    with open_collection(config) as conn:
+    An insert or a delete changes them; a document updated in place does not (`--force` then).
+    `uri` is the stored connection string, if any (see `mongo.mongo_uri`)."""
+    with open_collection(config, uri) as conn:
         query = dict(config.mongo.query)
 
         def attempt() -> dict[str, Any]:

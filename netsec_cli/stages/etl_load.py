@@ -52,6 +52,7 @@ def _configured_schema(config: Config) -> Schema | None:
 
 def load_file(config: Config, path: Path, *, options: RunOptions = RunOptions()) -> LoadResult:
     """Insert the rows of `path` into `mongo.database`.`mongo.collection`; idempotent per file."""
+    from netsec_cli.secrets.runtime import stored_mongo_uri
     from netsec_cli.sources.mongo import (
         ensure_order_index,
         open_collection,
@@ -62,7 +63,7 @@ def load_file(config: Config, path: Path, *, options: RunOptions = RunOptions())
     path = Path(path)
     namespace = f"{config.mongo.database}.{config.mongo.collection}"
     with run_stage(config, "etl_load", options, publishes=False, file=path, collection=namespace) as run:
-        with open_collection(config) as conn:
+        with open_collection(config, stored_mongo_uri(config)) as conn:
             frame = read_table(path, _configured_schema(config), max_field_bytes=config.input.max_field_bytes)
             counts = _insert_all(config, conn, frame, path.name, options.progress)
             # Built after the inserts: maintaining it during them is slower, and a no-op if it exists.

@@ -69,10 +69,11 @@ def source_fingerprint(config: Config, source: str, *, from_config: bool) -> dic
     if source == "synthetic":
         return {"kind": "synthetic"}
     if source == "mongo":
+        from netsec_cli.secrets.runtime import stored_mongo_uri
         from netsec_cli.sources.mongo_stats import collection_stats
 
         settings = config.mongo.model_dump(mode="json", include={"database", "collection", "query", "projection"})
-        return {"kind": "mongo", **settings, **collection_stats(config)}
+        return {"kind": "mongo", **settings, **collection_stats(config, stored_mongo_uri(config))}
     from netsec_cli.artifacts import sha256_file
 
     path = config.resolve(source) if from_config else Path(source).expanduser().resolve()
@@ -113,9 +114,10 @@ def _file(config: Config, path: Path, explicit: Schema | None, name: str | None 
 
 def _mongo(config: Config, explicit: Schema | None, staged: Path, progress: Progress) -> EtlSource:
     """The configured collection, streamed to `staged` by the mongo source, opened as Parquet."""
+    from netsec_cli.secrets.runtime import stored_mongo_uri
     from netsec_cli.sources.mongo import read_collection
 
-    rows = read_collection(config, dest=staged, schema=explicit, progress=progress)
+    rows = read_collection(config, dest=staged, schema=explicit, progress=progress, uri=stored_mongo_uri(config))
     log.info("read %s documents from MongoDB %s.%s", rows, config.mongo.database, config.mongo.collection)
     if rows == 0 or not staged.is_file():
         raise InputError(f"MongoDB collection {config.mongo.database}.{config.mongo.collection} returned no rows")

@@ -155,6 +155,7 @@ def _sync_aliases(config: Config) -> None:
     """Set MLflow's @champion/@challenger to the MLflow versions of the registry's aliases."""
     if not config.tracking.enabled:
         return
+    from netsec_cli.secrets.runtime import mlflow_environment
     from netsec_cli.tracking import set_aliases
 
     models = published_models(config.artifacts_dir)
@@ -166,4 +167,5 @@ def _sync_aliases(config: Config) -> None:
         found = models.version_info(version).get("mlflow_version")
         return str(found) if found else None
 
-    set_aliases(config, {"champion": mlflow_version(state.champion), "challenger": mlflow_version(state.challenger)})
+    with mlflow_environment(config):
+        set_aliases(config, {"champion": mlflow_version(state.champion), "challenger": mlflow_version(state.challenger)})

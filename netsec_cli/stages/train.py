@@ -85,6 +85,8 @@ from netsec_cli.stages.registry import register as register_version
 from netsec_cli.stages.train_data import cv_rows, fit_final, training_data
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     import numpy as np
 
     from netsec_cli.config import Config
@@ -229,13 +231,18 @@ def _refuse_chance(config: Config, fitted: FitResult) -> None:
         )
 
 
-def _tracker(config: Config) -> contextlib.AbstractContextManager[TrainingRun | None]:
-    """The MLflow run of this train (its tuning trials are children), or None when tracking is off."""
+@contextlib.contextmanager
+def _tracker(config: Config) -> Iterator[TrainingRun | None]:
+    """The MLflow run of this train (its tuning trials are children), or None when tracking is off;
+    the stored MLFLOW_TRACKING_* credentials are in the environment for the run only."""
     if not config.tracking.enabled:
-        return contextlib.nullcontext()
+        yield None
+        return
+    from netsec_cli.secrets.runtime import mlflow_environment
     from netsec_cli.tracking import training_run
 
-    return training_run(config, tags={"netsec.stage": "train"})
+    with mlflow_environment(config), training_run(config, tags={"netsec.stage": "train"}) as run:
+        yield run
 
 
 def _tune(
