@@ -6,9 +6,11 @@ They accept a Typer/Click `Result` (`exit_code`, `stdout`, `stderr`) or a subpro
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -61,3 +63,23 @@ def hold_lock(artifacts: Path, seconds: float) -> subprocess.Popen[str]:
     holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(artifacts), str(seconds)], stdout=subprocess.PIPE, text=True)
     assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
     return holder
+
+
+def assert_nowhere_on_disk(folders: list[Path], since: float, *needles: str) -> None:
+    """No file under `folders` (in the temp folder: changed since `since`) holds a needle."""
+    temp = Path(tempfile.gettempdir())
+    checked = 0
+    for folder in folders:
+        for dirpath, _, names in os.walk(folder):
+            for name in names:
+                path = Path(dirpath) / name
+                try:
+                    if path.is_symlink() or not path.is_file() or (folder == temp and path.stat().st_mtime < since):
+                        continue
+                    content = path.read_bytes()
+                except OSError:
+                    continue
+                checked += 1
+                for needle in needles:
+                    assert needle.encode() not in content, f"plaintext secret found in {path}"
+    assert checked > 0

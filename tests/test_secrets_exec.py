@@ -12,8 +12,8 @@ from pathlib import Path
 
 from tests.fixtures.age import FakeAws
 from tests.fixtures.project import Project
-from tests.helpers import assert_error
-from tests.test_secrets_store import assert_nowhere_on_disk, netsec_process, store
+from tests.helpers import assert_error, assert_nowhere_on_disk
+from tests.test_secrets_store import netsec_process, store
 
 CHILD = (
     "import hashlib, os, sys, time\n"

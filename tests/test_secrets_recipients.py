@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ import pytest
 from netsec_cli.secrets import sops_binary
 from tests.fixtures.age import FakeAws
 from tests.fixtures.project import Project
-from tests.helpers import assert_error
+from tests.helpers import assert_error, assert_nowhere_on_disk
 
 CREDENTIALS = Path("config") / "aws_credentials.yaml"
 OWN_KEY = Path("config") / "sops" / "age" / "keys.txt"
@@ -49,16 +50,6 @@ def sops_decrypt(sops: str, path: Path, key: Path) -> subprocess.CompletedProces
     )
 
 
-def assert_no_plaintext(folders: list[Path], fake_aws: FakeAws) -> None:
-    """No file under `folders` holds the secret value's bytes."""
-    for folder in folders:
-        for path in folder.rglob("*"):
-            if path.is_file() and not path.is_symlink():
-                assert fake_aws.secret_access_key.encode() not in path.read_bytes(), (
-                    path
-                )
-
-
 @pytest.fixture(params=["builtin", "sops"])
 def initialised(
     request: pytest.FixtureRequest,
@@ -75,6 +66,7 @@ def initialised(
 def test_add_then_remove_with_real_sops(
     initialised: Project, fake_aws: FakeAws, real_sops: str, tmp_path: Path
 ) -> None:
+    started = time.time()
     root = initialised.root
     path, own = root / CREDENTIALS, root / OWN_KEY
     other, other_public = new_key(tmp_path, "other.txt")
@@ -110,7 +102,7 @@ def test_add_then_remove_with_real_sops(
         and json.loads(kept.stdout)["aws"]["access_key_id"] == fake_aws.access_key_id
     )
     assert other_public not in (root / ".sops.yaml").read_text()
-    assert_no_plaintext([root, Path(tempfile.gettempdir())], fake_aws)
+    assert_nowhere_on_disk([root, Path(tempfile.gettempdir())], started, fake_aws.secret_access_key)
 
 
 def test_recipient_errors_leave_the_file_alone(

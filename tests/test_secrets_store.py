@@ -24,7 +24,7 @@ from netsec_cli.sources.synthetic import generate_flows
 from tests.fixtures.age import FakeAws
 from tests.fixtures.mongo import FAST_FAILURE, MongoServer
 from tests.fixtures.project import Project, env_without
-from tests.helpers import assert_error
+from tests.helpers import assert_error, assert_nowhere_on_disk
 
 CREDENTIALS = Path("config") / "aws_credentials.yaml"
 
@@ -43,26 +43,6 @@ def netsec_process(
     env.update(extra_env or {})
     argv = [sys.executable, "-m", "netsec_cli", "--config", str(project.config_path), *args]
     return subprocess.Popen(argv, cwd=project.root, env=env, **kwargs)  # type: ignore[call-overload]
-
-
-def assert_nowhere_on_disk(folders: list[Path], since: float, *needles: str) -> None:
-    """No file under `folders` (in the temp folder: changed since `since`) holds a needle."""
-    temp = Path(tempfile.gettempdir())
-    checked = 0
-    for folder in folders:
-        for dirpath, _, names in os.walk(folder):
-            for name in names:
-                path = Path(dirpath) / name
-                try:
-                    if path.is_symlink() or not path.is_file() or (folder == temp and path.stat().st_mtime < since):
-                        continue
-                    content = path.read_bytes()
-                except OSError:
-                    continue
-                checked += 1
-                for needle in needles:
-                    assert needle.encode() not in content, f"plaintext secret found in {path}"
-    assert checked > 0
 
 
 def test_set_list_get_unset_round_trip(secrets_project: Project) -> None:

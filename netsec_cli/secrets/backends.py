@@ -13,7 +13,7 @@ import logging
 import os
 import signal
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -81,6 +81,20 @@ def _register_all(value: Any) -> None:
         register_secret(value)
 
 
+def unwrapper(identities: Identities, source: Path) -> Callable[[Sequence[sopsfile.AgeEntry]], bytes]:
+    """The data key from the first age entry one of `identities` opens (sopsfile.NoKey naming `source` otherwise)."""
+
+    def unwrap(entries: Sequence[sopsfile.AgeEntry]) -> bytes:
+        for entry in entries:
+            try:
+                return age.unwrap(entry.enc, identities)
+            except age.NoMatchingIdentity:
+                continue
+        raise sopsfile.NoKey(source)
+
+    return unwrap
+
+
 class BuiltinBackend:
     """The SOPS v3 format implemented here (netsec_cli.secrets.sopsfile), age via the age binary."""
 
@@ -95,16 +109,8 @@ class BuiltinBackend:
             raise SecretsError(f"cannot encrypt: {exc}") from None
 
     def decrypt(self, data: bytes, fmt: Format, identities: Identities, source: Path) -> dict[str, Any]:
-        def unwrap(entries: Sequence[sopsfile.AgeEntry]) -> bytes:
-            for entry in entries:
-                try:
-                    return age.unwrap(entry.enc, identities)
-                except age.NoMatchingIdentity:
-                    continue
-            raise sopsfile.NoKey(source)
-
         try:
-            documents, _ = sopsfile.decrypt(data, fmt, unwrap)
+            documents, _ = sopsfile.decrypt(data, fmt, unwrapper(identities, source))
         except sopsfile.NoKey:
             raise key_error(source, identities, file_recipients(data, fmt)) from None
         except sopsfile.IntegrityError as exc:

@@ -279,11 +279,11 @@ def check_secrets(config: Config) -> CheckResult:
     if key_exists and (warning := checks.key_mode_warning(paths.key_file)):
         warnings.append(warning)
     try:
+        backend = select_backend(config)  # reported even before there is a file to decrypt
+        backend_name, sops_version, sops_path = backend.name, backend.version, backend.executable
         metadata = file_metadata(paths.credentials)
         encrypted = True
         recipients = [entry.recipient for entry in metadata.age]
-        backend = select_backend(config)
-        backend_name, sops_version, sops_path = backend.name, backend.version, backend.executable
         values = decrypt_values(config, paths.credentials, backend=backend)
         if "aws" in values:  # a file holding only other names (`secrets set`) has no AWS block to check
             credentials_from_tree(values, paths.credentials)

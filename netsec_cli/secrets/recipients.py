@@ -22,7 +22,7 @@ from netsec_cli.logging_setup import stage_log
 from netsec_cli.redaction import register_secret
 from netsec_cli.secrets import age, sops_text, sopsconfig, sopsfile
 from netsec_cli.secrets.age import Identities
-from netsec_cli.secrets.backends import Backend, SopsBackend, key_error
+from netsec_cli.secrets.backends import Backend, SopsBackend, key_error, unwrapper
 from netsec_cli.secrets.credentials import read_encrypted
 from netsec_cli.secrets.keys import (
     SecretsPaths,
@@ -174,16 +174,8 @@ def rewrap(
     documents = sops_text.load(data, fmt)
     metadata, stripped = sopsfile.split_metadata(documents)
 
-    def unwrap(entries: Sequence[sopsfile.AgeEntry]) -> bytes:
-        for entry in entries:
-            try:
-                return age.unwrap(entry.enc, identities)
-            except age.NoMatchingIdentity:
-                continue
-        raise sopsfile.NoKey(source)
-
     try:
-        data_key = sopsfile.open_data_key(metadata, unwrap)
+        data_key = sopsfile.open_data_key(metadata, unwrapper(identities, source))
     except sopsfile.NoKey:
         raise key_error(
             source, identities, [entry.recipient for entry in metadata.age]
