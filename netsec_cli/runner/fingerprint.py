@@ -1,7 +1,7 @@
 """Stage fingerprints: a stage whose inputs have not changed since it last published is skipped.
 
 A stage's fingerprint is the sha256 of the canonical JSON of what its outputs are computed from:
-the stage, the netsec version, the published folders it reads (`UPSTREAM`; each by the paths and
+the stage, the netsec version, the published folders it reads (`runner.reads.READS`; each by the paths and
 sha256s in its manifest, not its `created` time), the config it reads (`CONFIG_READS`) and what
 the stage adds itself (`extra`: etl's source content or collection stats, schema and overrides;
 train's tune request). Settings that change how fast a stage runs but not what it writes are left
@@ -30,18 +30,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from netsec_cli.artifacts import Manifest, StageFiles, sha256_file, stage_dir, write_text_atomic
+from netsec_cli.artifacts import (
+    Manifest,
+    StageFiles,
+    sha256_file,
+    stage_dir,
+    write_text_atomic,
+)
 from netsec_cli.errors import InputError
+from netsec_cli.runner.reads import READS
 
 if TYPE_CHECKING:
     from netsec_cli.config import Config
 
-# The published folders each fingerprinted stage reads (train: etl's training split for its drift reference).
-UPSTREAM: dict[str, tuple[str, ...]] = {
-    "validate": ("etl",),
-    "transform": ("etl",),
-    "train": ("transform", "etl"),
-}
 
 # The config each fingerprinted stage's outputs depend on: whole sections or dotted keys.
 CONFIG_READS: dict[str, tuple[str, ...]] = {
@@ -83,7 +84,7 @@ def fingerprint(config: Config, stage: str, extra: dict[str, Any]) -> Fingerprin
     inputs = {
         "stage": stage,
         "netsec": netsec_version(),
-        "upstream": {name: upstream_digest(config.artifacts_dir, name) for name in UPSTREAM.get(stage, ())},
+        "upstream": {name: upstream_digest(config.artifacts_dir, name) for name in READS.get(stage, ())},
         "config": {key: config_value(config, key) for key in CONFIG_READS.get(stage, ())},
         **plain(extra),
     }
@@ -143,7 +144,7 @@ def matching_record(artifacts: Path, stage: str, current: Fingerprint) -> dict[s
     files = StageFiles(folder)
     manifest = _manifest(folder)
     entry = manifest.entry(files.fingerprint.name) if manifest else None
-    if entry is None or not all(_intact(stage_dir(artifacts, name)) for name in (stage, *UPSTREAM.get(stage, ()))):
+    if entry is None or not all(_intact(stage_dir(artifacts, name)) for name in (stage, *READS.get(stage, ()))):
         return None
     try:
         if sha256_file(files.fingerprint) != entry.sha256:

@@ -39,11 +39,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from netsec_cli.artifacts import new_staging_dir, pipeline_lock, publish, remove_stale_staging, stage_dir
+from netsec_cli.artifacts import (
+    new_staging_dir,
+    pipeline_lock,
+    publish,
+    remove_stale_staging,
+    stage_dir,
+)
 from netsec_cli.logging_setup import stage_log
 from netsec_cli.progress import NO_PROGRESS, Progress
 from netsec_cli.runner.fingerprint import fingerprint as stage_fingerprint
 from netsec_cli.runner.fingerprint import matching_record, write_fingerprint
+from netsec_cli.runner.reads import READS
 
 if TYPE_CHECKING:
     from netsec_cli.cloud.bucket import Mirror
@@ -161,7 +168,7 @@ def _open_root(config: Config, name: str, options: RunOptions, *, publishes: boo
     """With an `s3://` artifacts root, for a stage that publishes or reads: connect, pull what it reads."""
     if config.artifacts_remote is None:
         return None
-    from netsec_cli.runner.remote_root import READS, pull_for
+    from netsec_cli.runner.remote_root import pull_for
 
     if not publishes and name not in READS:
         return None

@@ -3,7 +3,7 @@
 Stages work in a local copy (`Config.artifacts_dir`, under `<root>/.netsec-cache/s3/`). Inside
 `run_stage`, under the artifacts lock, `open_root` connects (the credentials and endpoint
 `sync-s3` uses; none anywhere is exit 2 before any request) and checks the bucket exists;
-`pull_inputs` then brings the published folders the stage reads (`READS`) up to date from
+`pull_inputs` then brings the published folders the stage reads (`runner.reads.READS`) up to date from
 `<prefix>/<stage>/`, through the mirror's index and manifests so unchanged files are not
 downloaded again, and removes a local copy the root no longer publishes. After the stage has
 published, `push_published` pushes its folder to `<prefix>/<stage>/` (`runner.mirror.push_stage`).
@@ -24,24 +24,13 @@ from netsec_cli.cloud.session import chain_has_credentials, shared_credential_fi
 from netsec_cli.errors import InputError
 from netsec_cli.progress import NO_PROGRESS, Progress
 from netsec_cli.runner.mirror import SyncResult, connect, push_stage, sync_folders
+from netsec_cli.runner.reads import READS
 from netsec_cli.secrets.runtime import load_aws_credentials
 
 if TYPE_CHECKING:
     from netsec_cli.config import Config, S3Location
 
 log = logging.getLogger(__name__)
-
-# The published stage folders each stage reads (stages not listed read none).
-READS: dict[str, tuple[str, ...]] = {
-    "validate": ("etl",),
-    "transform": ("etl",),
-    "train": ("transform", "etl"),
-    "predict": ("models",),
-    "evaluate": ("models",),
-    "serve": ("models",),
-    "models": ("models",),
-    "monitor": ("etl", "models"),
-}
 
 
 def open_root(config: Config, location: S3Location) -> Mirror:

@@ -109,3 +109,18 @@ def drift_against(config: Config, reference: Reference, current: SplitStats) -> 
         categorical_test=config.validation.categorical_test,
         psi_threshold=config.validation.psi_threshold,
     )
+
+
+def drift_row(config: Config, r: ColumnDrift) -> dict[str, Any]:
+    """One column's drift as validate's and monitor's reports (and the drift page) show it."""
+    detail = r.describe(config.agents.drift_detection_agent.threshold, config.validation.psi_threshold)
+    return {
+        "column": r.column,
+        "kind": r.kind,
+        "test": r.test,
+        "statistic": round(r.statistic, 6),
+        "p_value": r.p_value,
+        "p_adjusted": r.p_adjusted,
+        "drifted": r.drifted,
+        "detail": detail,
+    }

@@ -27,19 +27,33 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from netsec_cli.artifacts import MonitorFiles, ModelFiles, TrainFiles, open_model, open_stage, stage_dir, swap_in, write_json_atomic
+from netsec_cli.artifacts import (
+    EtlFiles,
+    ModelFiles,
+    MonitorFiles,
+    TrainFiles,
+    open_model,
+    open_stage,
+    stage_dir,
+    swap_in,
+    write_json_atomic,
+)
 from netsec_cli.compute import open_engine
 from netsec_cli.runner import RunOptions, run_stage
-from netsec_cli.stages.drift_reference import drift_against, load_reference, scan_split
-from netsec_cli.stages.evaluate import run_evaluate
+from netsec_cli.stages.drift_reference import (
+    drift_against,
+    drift_row,
+    load_reference,
+    scan_split,
+)
 from netsec_cli.stages.etl import run_etl
+from netsec_cli.stages.evaluate import run_evaluate
 from netsec_cli.stages.registry import promote, register
 from netsec_cli.stages.train import run_train
 from netsec_cli.stages.transform import run_transform
 
 if TYPE_CHECKING:
     from netsec_cli.config import Config
-    from netsec_cli.drift import ColumnDrift
     from netsec_cli.split_stats import SplitStats
     from netsec_cli.stages.drift_reference import Reference
 
@@ -103,10 +117,10 @@ def run_monitor(config: Config, *, source: str | None = None, retrain: Retrain =
         result = MonitorResult(
             source=ingested.source, rows=ingested.rows, drift_share=round(share, 6), trigger=agent.trigger_drift_threshold,
             drifted=drifted, drifted_columns=drifted_columns, retrain=retrain, decision="no_drift", exit_code=EXIT_NO_DRIFT,
-            drift=[_drift_row(config, r) for r in results],
+            drift=[drift_row(config, r) for r in results],
         )  # fmt: skip
         if retrain == "always" or (drifted and retrain == "auto"):
-            _challenge(config, result, champion, workspace, new_etl.test, quiet)
+            _challenge(config, result, champion, workspace, new_etl, quiet)
         elif drifted:
             result.decision, result.exit_code = "drift_not_retrained", EXIT_DRIFT_NOT_RETRAINED
             result.reason = "the data drifted; --retrain never"
@@ -125,12 +139,12 @@ def _workspace_config(config: Config, folder: Path) -> Config:
     return work
 
 
-def _challenge(config: Config, result: MonitorResult, champion: ModelFiles, workspace: Path, held_out: Path, options: RunOptions) -> None:
-    """Train, register and judge a challenger; promote it when it wins."""
+def _challenge(config: Config, result: MonitorResult, champion: ModelFiles, workspace: Path, new: EtlFiles, options: RunOptions) -> None:
+    """Train, register and judge (on `new`'s test split) a challenger; promote it when it wins."""
     agent = config.agents.retraining_agent
     combined = workspace / "combined.parquet"
     reference_data = open_stage(config.artifacts_dir, "etl", "monitor").train
-    _concatenate([reference_data, open_stage(workspace / "new", "etl", "monitor").train], combined)
+    _concatenate([reference_data, new.train], combined)
     work = _workspace_config(config, workspace / "challenger")
     run_etl(work, source=str(combined), schema_path=champion.train.schema, options=options)
     run_transform(work, options=options)
@@ -139,8 +153,8 @@ def _challenge(config: Config, result: MonitorResult, champion: ModelFiles, work
     data = challenger_etl.manifest().entry(challenger_etl.train.name)
     registered = register(config, TrainFiles(stage_dir(work.artifacts_dir, "train")), source="monitor", promote=False,
                           data_sha256=data.sha256 if data else None, options=options)  # fmt: skip
-    result.champion = _figures(config, champion.version or "", held_out, options)
-    result.challenger = _figures(config, registered.version, held_out, options)
+    result.champion = _figures(config, champion.version or "", new.test, options)
+    result.challenger = _figures(config, registered.version, new.test, options)
     gain = _metric(result.challenger, agent.metric) - _metric(result.champion, agent.metric)
     alarms = _metric(result.challenger, "false_alarm_rate") - _metric(result.champion, "false_alarm_rate")
     wins = gain >= agent.min_improvement and alarms <= agent.max_false_alarm_increase
@@ -191,14 +205,13 @@ def _metric(figures: ModelFigures | None, name: str) -> float:
     return float(value) if value is not None else 0.0
 
 
-def _drift_row(config: Config, r: ColumnDrift) -> dict[str, Any]:
-    detail = r.describe(config.agents.drift_detection_agent.threshold, config.validation.psi_threshold)
-    return {"column": r.column, "kind": r.kind, "test": r.test, "statistic": round(r.statistic, 6),
-            "p_value": r.p_value, "p_adjusted": r.p_adjusted, "drifted": r.drifted, "detail": detail}  # fmt: skip
-
-
 def _write_reports(config: Config, folder: Path, result: MonitorResult, reference: Reference, current: SplitStats) -> None:
-    from netsec_cli.report import DriftPage, categorical_histogram, numeric_histogram, write_drift_page
+    from netsec_cli.report import (
+        DriftPage,
+        categorical_histogram,
+        numeric_histogram,
+        write_drift_page,
+    )
 
     published, files = MonitorFiles(stage_dir(config.artifacts_dir, "monitor")), MonitorFiles(folder)
     result.report, result.page = published.report, published.page

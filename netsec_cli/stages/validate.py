@@ -37,6 +37,7 @@ from netsec_cli.config import Config
 from netsec_cli.errors import ValidationFailed
 from netsec_cli.runner import RunOptions, run_stage, unchanged
 from netsec_cli.schema import Schema
+from netsec_cli.stages.drift_reference import drift_row, scan_split
 
 if TYPE_CHECKING:
     from netsec_cli.drift import ColumnDrift
@@ -122,7 +123,7 @@ def run_validate(config: Config, *, options: RunOptions = RunOptions()) -> Valid
             columns_tested=len(results),
             train_rows=train.rows,
             test_rows=test.rows,
-            drift=[_drift_row(r, alpha, config.validation.psi_threshold) for r in results],
+            drift=[drift_row(config, r) for r in results],
             sampling={
                 "sample_rows": config.validation.sample_rows,
                 "seed": config.split.seed,
@@ -142,8 +143,6 @@ def run_validate(config: Config, *, options: RunOptions = RunOptions()) -> Valid
 
 def _scan(config: Config, schema: Schema, path: Path, index: int, engine: Engine) -> SplitStats:
     """One pass over a split, its counts on `engine`; its sample is seeded by (`split.seed`, 0 for train / 1 for test)."""
-    from netsec_cli.stages.drift_reference import scan_split
-
     return scan_split(config, schema, path, config.validation.sample_rows, (config.split.seed, index), engine, target=True)
 
 
@@ -234,19 +233,6 @@ def _drift_issues(
         if r.drifted:
             detail = r.describe(alpha, config.validation.psi_threshold)
             (failures if fail else warnings).append(_issue(r.column, "drift", detail))
-
-
-def _drift_row(r: ColumnDrift, alpha: float, psi_threshold: float) -> dict[str, Any]:
-    return {
-        "column": r.column,
-        "kind": r.kind,
-        "test": r.test,
-        "statistic": round(r.statistic, 6),
-        "p_value": r.p_value,
-        "p_adjusted": r.p_adjusted,
-        "drifted": r.drifted,
-        "detail": r.describe(alpha, psi_threshold),
-    }
 
 
 def _report(config: Config, result: ValidateResult) -> dict[str, Any]:
